@@ -1,0 +1,56 @@
+# perfguard: PGXS build.
+#
+#   make                  build (needs pg_config of PostgreSQL 15 on PATH,
+#                         or PG_CONFIG=/path/to/pg_config)
+#   make install          install into that PostgreSQL
+#   make demo             fresh Debian 12 as root: install what is missing,
+#                         build, and run the demo on a throwaway cluster
+#   make test             fresh Debian 12 as root: install what is missing,
+#                         build, and run the whole test suite
+
+EXTENSION    = perfguard
+MODULE_big   = perfguard
+OBJS         = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+DATA         = $(wildcard sql/perfguard--*.sql)
+PGFILEDESC   = "perfguard - query performance gate"
+
+REGRESS      = setup guc stats fingerprint nesting privileges
+REGRESS_OPTS = --inputdir=test --temp-config=$(srcdir)/test/perfguard.conf \
+               --temp-instance=./tmp_check_regress
+ISOLATION    = concurrent_update reset_while_tracking
+ISOLATION_OPTS = --inputdir=test --temp-config=$(srcdir)/test/perfguard.conf \
+               --temp-instance=./tmp_check_iso
+TAP_TESTS    = 1
+PROVE_TESTS  = test/t/*.pl
+
+PG_CPPFLAGS  = -I$(srcdir)/src
+SHLIB_LINK   = -lm
+EXTRA_CLEAN  = test/unit/test_histogram tmp_check_regress tmp_check_iso output_iso
+
+PG_CONFIG   ?= pg_config
+PGXS        := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+.DEFAULT_GOAL := all
+.PHONY: demo test unittest
+
+# The two entry points work before PostgreSQL is installed.
+demo:
+	bash test/demo.sh
+
+test:
+	bash test/run.sh
+
+ifneq ($(PGXS),)
+include $(PGXS)
+
+# Unit test of the latency histogram, linked against the module's object.
+test/unit/test_histogram: test/unit/test_histogram.c src/histogram.o src/histogram.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(srcdir)/src -o $@ $< src/histogram.o -lm
+
+unittest: test/unit/test_histogram
+	test/unit/test_histogram
+else
+all install installcheck:
+	@echo "perfguard: pg_config of PostgreSQL 15 not found; install postgresql-server-dev-15 or set PG_CONFIG" >&2
+	@exit 2
+endif

@@ -1,0 +1,213 @@
+/*-------------------------------------------------------------------------
+ * api.c
+ *	  SQL-callable functions: the statistics view, reset, fingerprint and
+ *	  info.
+ *
+ * Visibility rule: a statement's text is shown to the user who ran it, to
+ * superusers and to members of pg_read_all_stats; anyone else sees the
+ * numbers with the text replaced by "<insufficient privilege>", as in
+ * pg_stat_statements.  The functions check this themselves (they run as
+ * SECURITY INVOKER).
+ *
+ * Every function first checks that perfguard was preloaded, so that using
+ * it without shared_preload_libraries fails with a clear ERROR.
+ *
+ * IDENTIFICATION	  src/api.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_authid.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+
+#include "compat.h"
+#include "fingerprint.h"
+#include "guc.h"
+#include "perfguard.h"
+#include "stats.h"
+
+#define PFG_STATS_COLS	28
+#define PFG_INFO_COLS	6
+
+PG_FUNCTION_INFO_V1(perfguard_stats);
+PG_FUNCTION_INFO_V1(perfguard_reset);
+PG_FUNCTION_INFO_V1(perfguard_fingerprint);
+PG_FUNCTION_INFO_V1(perfguard_info);
+
+/*
+ * percentile_ms
+ *		A percentile from the histogram, kept inside the observed [min, max]
+ *		(which can only bring it closer to the true value).
+ */
+static Datum
+percentile_ms(const PfgHistogram *hist, double fraction,
+			  const PfgCounters *c)
+{
+	double		v = pfg_hist_percentile(hist, fraction);
+
+	v = Max(v, c->min_time);
+	v = Min(v, c->max_time);
+	return Float8GetDatum(v);
+}
+
+/*
+ * perfguard_stats
+ *		One row per tracked statement.  showtext = false leaves the query
+ *		column NULL, which saves the text conversion.
+ */
+Datum
+perfguard_stats(PG_FUNCTION_ARGS)
+{
+	bool		showtext = PG_GETARG_BOOL(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			userid = GetUserId();
+	bool		read_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
+	HASH_SEQ_STATUS hs;
+	PfgEntry   *entry;
+
+	pfg_check_loaded();
+	pfg_init_materialized_srf(fcinfo);
+
+	LWLockAcquire(pfg_shared->lock, LW_SHARED);
+	hash_seq_init(&hs, pfg_stats_hash());
+	while ((entry = hash_seq_search(&hs)) != NULL)
+	{
+		Datum		values[PFG_STATS_COLS];
+		bool		nulls[PFG_STATS_COLS];
+		PfgCounters c;
+		PfgHistogram hist;
+		int			i = 0;
+		double		stddev;
+
+		memset(nulls, 0, sizeof(nulls));
+
+		SpinLockAcquire(&entry->mutex);
+		c = entry->counters;
+		memcpy(&hist, &entry->hist, sizeof(PfgHistogram));
+		SpinLockRelease(&entry->mutex);
+
+		/* an entry is created just before its first call is counted */
+		if (c.calls == 0)
+			continue;
+
+		values[i++] = ObjectIdGetDatum(entry->key.userid);
+		values[i++] = ObjectIdGetDatum(entry->key.dbid);
+		values[i++] = BoolGetDatum(entry->key.toplevel);
+		values[i++] = Int64GetDatum((int64) entry->key.queryid);
+		values[i++] = Int64GetDatum((int64) entry->fingerprint);
+		if (!showtext)
+			nulls[i++] = true;
+		else if (read_all || entry->key.userid == userid)
+		{
+			char	   *text = pg_any_to_server(entry->text, entry->text_len,
+												entry->encoding);
+
+			values[i++] = CStringGetTextDatum(text);
+			if (text != entry->text)
+				pfree(text);
+		}
+		else
+			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+
+		values[i++] = Int64GetDatum(c.calls);
+		values[i++] = Float8GetDatum(c.total_time);
+		values[i++] = Float8GetDatum(c.min_time);
+		values[i++] = Float8GetDatum(c.max_time);
+		values[i++] = Float8GetDatum(c.mean_time);
+		stddev = (c.calls > 1) ? sqrt(c.sum_var_time / c.calls) : 0.0;
+		values[i++] = Float8GetDatum(stddev);
+		values[i++] = percentile_ms(&hist, 0.50, &c);
+		values[i++] = percentile_ms(&hist, 0.95, &c);
+		values[i++] = percentile_ms(&hist, 0.99, &c);
+		values[i++] = Int64GetDatum(c.rows);
+		values[i++] = Int64GetDatum(c.shared_blks_hit);
+		values[i++] = Int64GetDatum(c.shared_blks_read);
+		values[i++] = Int64GetDatum(c.shared_blks_dirtied);
+		values[i++] = Int64GetDatum(c.shared_blks_written);
+		values[i++] = Int64GetDatum(c.local_blks_hit);
+		values[i++] = Int64GetDatum(c.local_blks_read);
+		values[i++] = Int64GetDatum(c.local_blks_dirtied);
+		values[i++] = Int64GetDatum(c.local_blks_written);
+		values[i++] = Int64GetDatum(c.temp_blks_read);
+		values[i++] = Int64GetDatum(c.temp_blks_written);
+		values[i++] = TimestampTzGetDatum(c.first_exec);
+		values[i++] = TimestampTzGetDatum(c.last_exec);
+		Assert(i == PFG_STATS_COLS);
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(pfg_shared->lock);
+
+	return (Datum) 0;
+}
+
+/*
+ * perfguard_reset
+ *		Forget every statement, or (with a fingerprint) the statements of
+ *		one fingerprint.  Returns how many entries were removed.  EXECUTE is
+ *		revoked from PUBLIC in the extension script.
+ */
+Datum
+perfguard_reset(PG_FUNCTION_ARGS)
+{
+	pfg_check_loaded();
+	if (PG_ARGISNULL(0))
+		PG_RETURN_INT64(pfg_stats_reset(true, 0));
+	PG_RETURN_INT64(pfg_stats_reset(false, (uint64) PG_GETARG_INT64(0)));
+}
+
+/*
+ * perfguard_fingerprint
+ *		The fingerprint of a statement's text: the value perfguard.stats
+ *		shows once that statement has run.
+ */
+Datum
+perfguard_fingerprint(PG_FUNCTION_ARGS)
+{
+	text	   *query = PG_GETARG_TEXT_PP(0);
+
+	pfg_check_loaded();
+	PG_RETURN_INT64((int64) pfg_fingerprint(VARDATA_ANY(query),
+											VARSIZE_ANY_EXHDR(query),
+											NULL, NULL));
+}
+
+/*
+ * perfguard_info
+ *		One row about perfguard itself.
+ */
+Datum
+perfguard_info(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[PFG_INFO_COLS];
+	bool		nulls[PFG_INFO_COLS];
+	int64		evictions;
+	TimestampTz stats_reset;
+
+	pfg_check_loaded();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	SpinLockAcquire(&pfg_shared->mutex);
+	evictions = pfg_shared->evictions;
+	stats_reset = pfg_shared->stats_reset;
+	SpinLockRelease(&pfg_shared->mutex);
+
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = CStringGetTextDatum(PERFGUARD_VERSION);
+	values[1] = Int32GetDatum(pfg_max_queries);
+	values[2] = Int64GetDatum(pfg_stats_count());
+	values[3] = Int64GetDatum(evictions);
+	values[4] = TimestampTzGetDatum(stats_reset);
+	values[5] = Int32GetDatum(pfg_query_text_length);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

@@ -1,0 +1,47 @@
+/*-------------------------------------------------------------------------
+ * perfguard.c
+ *	  Module entry point.
+ *
+ * perfguard does its work in shared memory and executor hooks, so it acts
+ * only when loaded through shared_preload_libraries.  Loaded any other way
+ * (for instance by calling one of its SQL functions), _PG_init returns
+ * quietly, and every SQL function then raises an ERROR that names the
+ * setting -- the same behaviour as pg_stat_statements.
+ *
+ * IDENTIFICATION	  src/perfguard.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+#include "compat.h"
+#include PFG_QUERYJUMBLE_HEADER
+#include "guc.h"
+#include "perfguard.h"
+#include "stats.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/*
+ * _PG_init
+ *		Define the parameters, ask for the core queryid, and install the
+ *		shared-memory and executor hooks.
+ */
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	pfg_define_gucs();
+
+	/* perfguard keys its statistics on the core queryid. */
+	EnableQueryId();
+
+	pfg_stats_init();
+	pfg_hooks_init();
+}

@@ -1,0 +1,633 @@
+/*-------------------------------------------------------------------------
+ * stats.c
+ *	  perfguard's shared statistics table: sizing, creation, updates,
+ *	  eviction, reset, and the dump file that carries it across restarts.
+ *
+ * The table is a shared dynahash of PfgEntry, keyed like pg_stat_statements
+ * (user, database, queryid, top-level), of at most perfguard.max_queries
+ * entries, each of a size fixed at server start.
+ *
+ * Locking: create or remove an entry only with pfg_shared->lock held
+ * exclusively; look entries up with it held shared.  Touch an entry's
+ * counters and histogram only under entry->mutex, for a few instructions.
+ * Nothing is allocated while a lock is held, except the eviction scratch
+ * array, in the caller's (short-lived) memory context.
+ *
+ * The dump file, pg_stat/perfguard.stat, is written by the postmaster at a
+ * clean shutdown and read back (then removed) at the next start.  A file
+ * that is damaged, or written by another version, is reported with a
+ * WARNING and ignored: it never stops the server.
+ *
+ * IDENTIFICATION	  src/stats.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "mb/pg_wchar.h"
+#include "pgstat.h"
+#include "port/pg_crc32c.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "compat.h"
+#include PFG_QUERYJUMBLE_HEADER
+#include "fingerprint.h"
+#include "guc.h"
+#include "stats.h"
+
+#define PFG_DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/perfguard.stat"
+#define PFG_DUMP_MAGIC		0x50464731	/* "PFG1" */
+#define PFG_DUMP_FORMAT		1
+
+/* Eviction frees this share of the table at once, and at least 10 entries. */
+#define PFG_EVICT_PERCENT	5
+#define PFG_USAGE_DECAY		0.99
+
+/* Header of the dump file; entries and a CRC-32C of all before it follow. */
+typedef struct PfgDumpHeader
+{
+	uint32		magic;
+	uint32		format;
+	uint32		pg_major;
+	uint32		entry_fixed_size;
+	uint32		hist_buckets;
+	uint32		padding;
+	int64		nentries;
+	int64		evictions;
+	TimestampTz stats_reset;
+} PfgDumpHeader;
+
+PfgShared  *pfg_shared = NULL;
+static HTAB *pfg_hash = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/*
+ * entry_size
+ *		Bytes of one hash entry: the fixed part and the inline text.
+ */
+static Size
+entry_size(void)
+{
+	return MAXALIGN(PFG_ENTRY_FIXED_SIZE + pfg_query_text_length);
+}
+
+static Size
+stats_memsize(void)
+{
+	return add_size(MAXALIGN(sizeof(PfgShared)),
+					hash_estimate_size(pfg_max_queries, entry_size()));
+}
+
+/*
+ * pfg_shmem_request
+ *		Ask for the shared memory and the lock the table needs.
+ */
+static void
+pfg_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+
+	RequestAddinShmemSpace(stats_memsize());
+	RequestNamedLWLockTranche("perfguard", 1);
+}
+
+/*
+ * entry_init
+ *		Fill in a new entry.  Caller holds the lock exclusively.
+ */
+static void
+entry_init(PfgEntry *entry, uint64 fingerprint, const char *text, int len,
+		   int encoding)
+{
+	SpinLockInit(&entry->mutex);
+	entry->fingerprint = fingerprint;
+	memset(&entry->counters, 0, sizeof(PfgCounters));
+	memset(&entry->hist, 0, sizeof(PfgHistogram));
+	entry->counters.usage = 1.0;
+	entry->counters.first_exec = GetCurrentStatementStartTimestamp();
+	if (len >= pfg_query_text_length)
+		len = pg_encoding_mbcliplen(encoding, text, len,
+									pfg_query_text_length - 1);
+	memcpy(entry->text, text, len);
+	entry->text[len] = '\0';
+	entry->text_len = len;
+	entry->encoding = encoding;
+}
+
+static int
+usage_cmp(const void *a, const void *b)
+{
+	double		ua = (*(PfgEntry *const *) a)->counters.usage;
+	double		ub = (*(PfgEntry *const *) b)->counters.usage;
+
+	return (ua < ub) ? -1 : (ua > ub) ? 1 : 0;
+}
+
+/*
+ * entry_evict
+ *		Remove the least-used entries (PFG_EVICT_PERCENT of the table, at
+ *		least 10) and decay the usage of the others.  Caller holds the lock
+ *		exclusively, so no counter is being updated.
+ */
+static void
+entry_evict(void)
+{
+	HASH_SEQ_STATUS hs;
+	PfgEntry  **entries;
+	PfgEntry   *entry;
+	long		n = 0;
+	long		nvictims;
+
+	entries = palloc(hash_get_num_entries(pfg_hash) * sizeof(PfgEntry *));
+	hash_seq_init(&hs, pfg_hash);
+	while ((entry = hash_seq_search(&hs)) != NULL)
+	{
+		entries[n++] = entry;
+		entry->counters.usage *= PFG_USAGE_DECAY;
+	}
+	qsort(entries, n, sizeof(PfgEntry *), usage_cmp);
+
+	nvictims = Max(10, n * PFG_EVICT_PERCENT / 100);
+	nvictims = Min(nvictims, n);
+	for (long i = 0; i < nvictims; i++)
+		hash_search(pfg_hash, &entries[i]->key, HASH_REMOVE, NULL);
+	pfree(entries);
+
+	SpinLockAcquire(&pfg_shared->mutex);
+	pfg_shared->evictions += nvictims;
+	SpinLockRelease(&pfg_shared->mutex);
+}
+
+/*
+ * entry_alloc
+ *		Find or create the entry for key, evicting if the table is full.
+ *		Caller holds the lock exclusively.
+ */
+static PfgEntry *
+entry_alloc(const PfgKey *key, uint64 fingerprint, const char *text, int len,
+			int encoding)
+{
+	PfgEntry   *entry;
+	bool		found;
+
+	while (hash_get_num_entries(pfg_hash) >= pfg_max_queries)
+		entry_evict();
+
+	entry = hash_search(pfg_hash, key, HASH_ENTER, &found);
+	if (!found)
+		entry_init(entry, fingerprint, text, len, encoding);
+	return entry;
+}
+
+/*
+ * dump_warning
+ *		Report a dump file that cannot be used, and remove it.
+ */
+static void
+dump_warning(const char *why)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("perfguard ignored its statistics file \"%s\"", PFG_DUMP_FILE),
+			 errdetail("%s", why),
+			 errhint("perfguard starts with empty statistics; the server is not affected.")));
+	unlink(PFG_DUMP_FILE);
+}
+
+/*
+ * load_dump
+ *		Read the dump file into the (empty) table, then remove the file.
+ *		Runs in the postmaster at start-up; never raises an ERROR.
+ */
+static void
+load_dump(void)
+{
+	FILE	   *file;
+	struct stat st;
+	char	   *buf;
+	PfgDumpHeader hdr;
+	pg_crc32c	crc;
+	pg_crc32c	stored_crc;
+	Size		pos;
+	Size		body_end;
+	int64		loaded = 0;
+
+	file = AllocateFile(PFG_DUMP_FILE, PG_BINARY_R);
+	if (file == NULL)
+	{
+		if (errno != ENOENT)
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("could not read perfguard statistics file \"%s\": %m",
+							PFG_DUMP_FILE)));
+		return;
+	}
+	if (fstat(fileno(file), &st) != 0 ||
+		st.st_size < (off_t) (sizeof(PfgDumpHeader) + sizeof(pg_crc32c)) ||
+		st.st_size > (off_t) MaxAllocHugeSize)
+	{
+		FreeFile(file);
+		dump_warning("The file is too short or too long to be a perfguard statistics file.");
+		return;
+	}
+	buf = palloc_extended(st.st_size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	if (buf == NULL || fread(buf, 1, st.st_size, file) != (size_t) st.st_size)
+	{
+		FreeFile(file);
+		if (buf)
+			pfree(buf);
+		dump_warning("The file could not be read completely.");
+		return;
+	}
+	FreeFile(file);
+
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.magic != PFG_DUMP_MAGIC)
+	{
+		pfree(buf);
+		dump_warning("The file is not a perfguard statistics file.");
+		return;
+	}
+	if (hdr.format != PFG_DUMP_FORMAT ||
+		hdr.pg_major != PG_VERSION_NUM / 100 ||
+		hdr.entry_fixed_size != PFG_ENTRY_FIXED_SIZE ||
+		hdr.hist_buckets != PFG_HIST_BUCKETS)
+	{
+		pfree(buf);
+		dump_warning("The file was written by another version of perfguard or of PostgreSQL.");
+		return;
+	}
+
+	body_end = st.st_size - sizeof(pg_crc32c);
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, buf, body_end);
+	FIN_CRC32C(crc);
+	memcpy(&stored_crc, buf + body_end, sizeof(pg_crc32c));
+	if (!EQ_CRC32C(crc, stored_crc) || hdr.nentries < 0)
+	{
+		pfree(buf);
+		dump_warning("The file's checksum does not match its contents.");
+		return;
+	}
+
+	/* First pass: the entries must fill the body exactly. */
+	pos = sizeof(PfgDumpHeader);
+	for (int64 i = 0; i < hdr.nentries; i++)
+	{
+		PfgEntry	fixed;
+
+		if (body_end - pos < PFG_ENTRY_FIXED_SIZE)
+			break;
+		memcpy(&fixed, buf + pos, PFG_ENTRY_FIXED_SIZE);
+		pos += PFG_ENTRY_FIXED_SIZE;
+		if (fixed.text_len < 0 || (Size) fixed.text_len > body_end - pos ||
+			!PG_VALID_ENCODING(fixed.encoding))
+		{
+			pos = body_end + 1;
+			break;
+		}
+		pos += fixed.text_len;
+	}
+	if (pos != body_end)
+	{
+		pfree(buf);
+		dump_warning("The file's entries do not match its header.");
+		return;
+	}
+
+	/* Second pass: insert, as many as the table holds now. */
+	pos = sizeof(PfgDumpHeader);
+	for (int64 i = 0; i < hdr.nentries && loaded < pfg_max_queries; i++)
+	{
+		PfgEntry	fixed;
+		PfgEntry   *entry;
+		bool		found;
+
+		memcpy(&fixed, buf + pos, PFG_ENTRY_FIXED_SIZE);
+		pos += PFG_ENTRY_FIXED_SIZE;
+		entry = hash_search(pfg_hash, &fixed.key, HASH_ENTER, &found);
+		if (!found)
+		{
+			entry_init(entry, fixed.fingerprint, buf + pos, fixed.text_len,
+					   fixed.encoding);
+			entry->counters = fixed.counters;
+			entry->hist = fixed.hist;
+			loaded++;
+		}
+		pos += fixed.text_len;
+	}
+	if (loaded < hdr.nentries)
+		ereport(LOG,
+				(errmsg("perfguard loaded %lld of %lld saved statements",
+						(long long) loaded, (long long) hdr.nentries),
+				 errdetail("perfguard.max_queries is smaller than when the statistics were saved.")));
+
+	pfg_shared->evictions = hdr.evictions;
+	pfg_shared->stats_reset = hdr.stats_reset;
+	pfree(buf);
+	unlink(PFG_DUMP_FILE);
+}
+
+/*
+ * write_dump
+ *		on_shmem_exit callback of the postmaster: write the table to the
+ *		dump file at a clean shutdown.  Failures are logged, never raised.
+ */
+static void
+write_dump(int code, Datum arg)
+{
+	FILE	   *file;
+	PfgDumpHeader hdr;
+	HASH_SEQ_STATUS hs;
+	PfgEntry   *entry;
+	pg_crc32c	crc;
+	const char *tmpfile = PFG_DUMP_FILE ".tmp";
+
+	/* Don't save after a crash, nor when asked not to. */
+	if (code != 0 || pfg_shared == NULL || !pfg_save)
+		return;
+
+	file = AllocateFile(tmpfile, PG_BINARY_W);
+	if (file == NULL)
+		goto error;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.magic = PFG_DUMP_MAGIC;
+	hdr.format = PFG_DUMP_FORMAT;
+	hdr.pg_major = PG_VERSION_NUM / 100;
+	hdr.entry_fixed_size = PFG_ENTRY_FIXED_SIZE;
+	hdr.hist_buckets = PFG_HIST_BUCKETS;
+	hdr.nentries = hash_get_num_entries(pfg_hash);
+	hdr.evictions = pfg_shared->evictions;
+	hdr.stats_reset = pfg_shared->stats_reset;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &hdr, sizeof(hdr));
+	if (fwrite(&hdr, sizeof(hdr), 1, file) != 1)
+		goto error;
+
+	hash_seq_init(&hs, pfg_hash);
+	while ((entry = hash_seq_search(&hs)) != NULL)
+	{
+		COMP_CRC32C(crc, entry, PFG_ENTRY_FIXED_SIZE);
+		COMP_CRC32C(crc, entry->text, entry->text_len);
+		if (fwrite(entry, PFG_ENTRY_FIXED_SIZE, 1, file) != 1 ||
+			fwrite(entry->text, 1, entry->text_len, file) != (size_t) entry->text_len)
+		{
+			hash_seq_term(&hs);
+			goto error;
+		}
+	}
+	FIN_CRC32C(crc);
+	if (fwrite(&crc, sizeof(crc), 1, file) != 1)
+		goto error;
+	if (FreeFile(file))
+	{
+		file = NULL;
+		goto error;
+	}
+	(void) durable_rename(tmpfile, PFG_DUMP_FILE, LOG);
+	return;
+
+error:
+	ereport(LOG,
+			(errcode_for_file_access(),
+			 errmsg("could not write perfguard statistics file \"%s\": %m",
+					tmpfile)));
+	if (file)
+		FreeFile(file);
+	unlink(tmpfile);
+}
+
+/*
+ * pfg_shmem_startup
+ *		Create or attach to the shared state; in the postmaster, also load
+ *		the dump file and arrange for it to be written at shutdown.
+ */
+static void
+pfg_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	pfg_shared = NULL;
+	pfg_hash = NULL;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+
+	pfg_shared = ShmemInitStruct("perfguard", sizeof(PfgShared), &found);
+	if (!found)
+	{
+		pfg_shared->lock = &(GetNamedLWLockTranche("perfguard"))->lock;
+		SpinLockInit(&pfg_shared->mutex);
+		pfg_shared->evictions = 0;
+		pfg_shared->stats_reset = GetCurrentTimestamp();
+	}
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(PfgKey);
+	info.entrysize = entry_size();
+	pfg_hash = ShmemInitHash("perfguard statistics",
+							 pfg_max_queries, pfg_max_queries,
+							 &info, HASH_ELEM | HASH_BLOBS);
+
+	LWLockRelease(AddinShmemInitLock);
+
+	if (!IsUnderPostmaster)
+		on_shmem_exit(write_dump, (Datum) 0);
+
+	/* Only the first process to get here (the postmaster) loads the file. */
+	if (found)
+		return;
+	if (pfg_save)
+		load_dump();
+	else
+		unlink(PFG_DUMP_FILE);
+}
+
+/*
+ * pfg_stats_init
+ *		Install the shared-memory hooks.  Called from _PG_init while
+ *		shared_preload_libraries is processed.
+ */
+void
+pfg_stats_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = pfg_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = pfg_shmem_startup;
+}
+
+/*
+ * pfg_check_loaded
+ *		Raise an ERROR unless the shared state exists, that is, unless
+ *		perfguard was loaded through shared_preload_libraries.
+ */
+void
+pfg_check_loaded(void)
+{
+	if (pfg_shared == NULL || pfg_hash == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("perfguard must be loaded via shared_preload_libraries"),
+				 errhint("Add perfguard to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/*
+ * pfg_stats_store
+ *		Account one finished execution.  query[query_location ..] is the
+ *		statement's source text, used only when the statement is new to
+ *		the table.  This is the hot path: one shared-lock lookup and one
+ *		short spinlock section for a known statement.
+ */
+void
+pfg_stats_store(const char *query, int query_location, int query_len,
+				uint64 queryid, bool toplevel, double total_ms,
+				uint64 rows, const BufferUsage *bufusage)
+{
+	PfgKey		key;
+	PfgEntry   *entry;
+	PfgCounters *c;
+	char	   *norm = NULL;
+	int			norm_len = 0;
+	int			bucket = pfg_hist_bucket(total_ms);
+
+	memset(&key, 0, sizeof(key));
+	key.userid = GetUserId();
+	key.dbid = MyDatabaseId;
+	key.queryid = queryid;
+	key.toplevel = toplevel;
+
+	LWLockAcquire(pfg_shared->lock, LW_SHARED);
+	entry = hash_search(pfg_hash, &key, HASH_FIND, NULL);
+	if (entry == NULL)
+	{
+		uint64		fingerprint;
+
+		/* Fingerprint and normalize without holding the lock. */
+		LWLockRelease(pfg_shared->lock);
+		query = CleanQuerytext(query, &query_location, &query_len);
+		fingerprint = pfg_fingerprint(query, query_len, &norm, &norm_len);
+
+		LWLockAcquire(pfg_shared->lock, LW_EXCLUSIVE);
+		entry = entry_alloc(&key, fingerprint, norm, norm_len,
+							GetDatabaseEncoding());
+	}
+
+	SpinLockAcquire(&entry->mutex);
+	c = &entry->counters;
+	c->calls++;
+	c->total_time += total_ms;
+	if (c->calls == 1)
+	{
+		c->min_time = total_ms;
+		c->max_time = total_ms;
+		c->mean_time = total_ms;
+	}
+	else
+	{
+		/* Welford's method, as in pg_stat_statements */
+		double		old_mean = c->mean_time;
+
+		c->mean_time += (total_ms - old_mean) / c->calls;
+		c->sum_var_time += (total_ms - old_mean) * (total_ms - c->mean_time);
+		if (total_ms < c->min_time)
+			c->min_time = total_ms;
+		if (total_ms > c->max_time)
+			c->max_time = total_ms;
+	}
+	c->rows += rows;
+	c->shared_blks_hit += bufusage->shared_blks_hit;
+	c->shared_blks_read += bufusage->shared_blks_read;
+	c->shared_blks_dirtied += bufusage->shared_blks_dirtied;
+	c->shared_blks_written += bufusage->shared_blks_written;
+	c->local_blks_hit += bufusage->local_blks_hit;
+	c->local_blks_read += bufusage->local_blks_read;
+	c->local_blks_dirtied += bufusage->local_blks_dirtied;
+	c->local_blks_written += bufusage->local_blks_written;
+	c->temp_blks_read += bufusage->temp_blks_read;
+	c->temp_blks_written += bufusage->temp_blks_written;
+	c->last_exec = GetCurrentStatementStartTimestamp();
+	c->usage += 1.0;
+	pfg_hist_add_bucket(&entry->hist, bucket);
+	SpinLockRelease(&entry->mutex);
+
+	LWLockRelease(pfg_shared->lock);
+
+	if (norm)
+		pfree(norm);
+}
+
+/*
+ * pfg_stats_reset
+ *		Remove every entry (all) or the entries of one fingerprint.
+ *		Returns how many were removed.
+ */
+int64
+pfg_stats_reset(bool all, uint64 fingerprint)
+{
+	HASH_SEQ_STATUS hs;
+	PfgEntry   *entry;
+	int64		removed = 0;
+
+	LWLockAcquire(pfg_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&hs, pfg_hash);
+	while ((entry = hash_seq_search(&hs)) != NULL)
+	{
+		if (all || entry->fingerprint == fingerprint)
+		{
+			hash_search(pfg_hash, &entry->key, HASH_REMOVE, NULL);
+			removed++;
+		}
+	}
+	if (all)
+	{
+		SpinLockAcquire(&pfg_shared->mutex);
+		pfg_shared->evictions = 0;
+		pfg_shared->stats_reset = GetCurrentTimestamp();
+		SpinLockRelease(&pfg_shared->mutex);
+	}
+	LWLockRelease(pfg_shared->lock);
+	return removed;
+}
+
+/*
+ * pfg_stats_count
+ *		Number of entries in the table.
+ */
+int64
+pfg_stats_count(void)
+{
+	int64		n;
+
+	LWLockAcquire(pfg_shared->lock, LW_SHARED);
+	n = hash_get_num_entries(pfg_hash);
+	LWLockRelease(pfg_shared->lock);
+	return n;
+}
+
+/*
+ * pfg_stats_hash
+ *		The table itself, for the SQL functions, which walk it holding
+ *		pfg_shared->lock shared.
+ */
+HTAB *
+pfg_stats_hash(void)
+{
+	return pfg_hash;
+}

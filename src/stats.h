@@ -1,0 +1,93 @@
+/*-------------------------------------------------------------------------
+ * stats.h
+ *	  perfguard's shared statistics table.
+ *
+ * IDENTIFICATION	  src/stats.h
+ *-------------------------------------------------------------------------
+ */
+#ifndef PFG_STATS_H
+#define PFG_STATS_H
+
+#include "executor/instrument.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+#include "utils/timestamp.h"
+
+#include "histogram.h"
+
+/* The hash key: the same as pg_stat_statements', so rows join with it. */
+typedef struct PfgKey
+{
+	Oid			userid;
+	Oid			dbid;
+	uint64		queryid;
+	bool		toplevel;
+} PfgKey;
+
+/* Counters of one entry; read and written only under the entry's mutex. */
+typedef struct PfgCounters
+{
+	int64		calls;
+	double		total_time;		/* ms */
+	double		min_time;
+	double		max_time;
+	double		mean_time;
+	double		sum_var_time;	/* sum of squared deviations (Welford) */
+	int64		rows;
+	int64		shared_blks_hit;
+	int64		shared_blks_read;
+	int64		shared_blks_dirtied;
+	int64		shared_blks_written;
+	int64		local_blks_hit;
+	int64		local_blks_read;
+	int64		local_blks_dirtied;
+	int64		local_blks_written;
+	int64		temp_blks_read;
+	int64		temp_blks_written;
+	TimestampTz first_exec;
+	TimestampTz last_exec;
+	double		usage;			/* for eviction: calls, decayed */
+} PfgCounters;
+
+/*
+ * One tracked statement.  The normalized text is kept inline, truncated to
+ * perfguard.query_text_length bytes, so an entry's size is fixed at startup.
+ */
+typedef struct PfgEntry
+{
+	PfgKey		key;			/* hash key; must be first */
+	slock_t		mutex;			/* protects counters and hist */
+	uint64		fingerprint;	/* set at creation, then read-only */
+	PfgCounters counters;
+	PfgHistogram hist;
+	int32		text_len;		/* set at creation, then read-only */
+	int32		encoding;		/* encoding of text */
+	char		text[FLEXIBLE_ARRAY_MEMBER];
+} PfgEntry;
+
+#define PFG_ENTRY_FIXED_SIZE	offsetof(PfgEntry, text)
+
+/* Global state, in shared memory. */
+typedef struct PfgShared
+{
+	LWLock	   *lock;			/* protects the hash table's membership */
+	slock_t		mutex;			/* protects the fields below */
+	int64		evictions;		/* entries evicted since the last reset */
+	TimestampTz stats_reset;	/* when all statistics were last reset */
+} PfgShared;
+
+extern PfgShared *pfg_shared;
+
+extern void pfg_stats_init(void);
+extern void pfg_check_loaded(void);
+
+extern void pfg_stats_store(const char *query, int query_location, int query_len,
+							uint64 queryid, bool toplevel, double total_ms,
+							uint64 rows, const BufferUsage *bufusage);
+extern int64 pfg_stats_reset(bool all, uint64 fingerprint);
+extern int64 pfg_stats_count(void);
+
+/* For the SQL functions: walk the table under the shared lock. */
+extern struct HTAB *pfg_stats_hash(void);
+
+#endif							/* PFG_STATS_H */
