@@ -45,7 +45,7 @@ include $(PGXS)
 
 # Unit test of the latency histogram, linked against the module's object.
 test/unit/test_histogram: test/unit/test_histogram.c src/histogram.o src/histogram.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(srcdir)/src -o $@ $< src/histogram.o -lm
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(srcdir)/src -o $@ $< src/histogram.o -L$(pkglibdir) -lpgcommon -lpgport -lm
 
 unittest: test/unit/test_histogram
 	test/unit/test_histogram

@@ -3,6 +3,10 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION perfguard" to load this file. \quit
 
+-- Everyone may use the schema; what each object shows is decided by the
+-- object itself (the visibility rule of perfguard.stats).
+GRANT USAGE ON SCHEMA perfguard TO PUBLIC;
+
 -- The statistics table, one row per tracked statement.
 CREATE FUNCTION stats_internal(
     showtext boolean,

@@ -21,7 +21,7 @@
  *
  * The normalized text keeps the statement as it was written, with each
  * constant replaced by $n (numbered after the highest parameter the text
- * already uses); a collapsed list shows its first placeholder followed by
+ * already uses, whose own numbers are kept); a collapsed list shows its first placeholder followed by
  * a comment that says more values were there.
  *
  * This work is done only when a statement is new to the statistics table,
@@ -308,10 +308,16 @@ pfg_fingerprint(const char *query, int query_len,
 			h = fnv_token(h, tokens[close].canon);
 			if (normalized)
 			{
-				int			first = tokens[i + 1].location;
+				const PfgToken *first = &tokens[i + 1];
 
-				appendBinaryStringInfo(&out, query + copied, first - copied);
-				appendStringInfo(&out, "$%d /*, ... */", next_param++);
+				appendBinaryStringInfo(&out, query + copied,
+									   first->location - copied);
+				if (first->code == PARAM)
+					appendBinaryStringInfo(&out, query + first->location,
+										   first->length);
+				else
+					appendStringInfo(&out, "$%d", next_param++);
+				appendStringInfoString(&out, " /*, ... */");
 				copied = tokens[close].location;
 			}
 			i = close + 1;
@@ -322,7 +328,8 @@ pfg_fingerprint(const char *query, int query_len,
 			int			last = (tokens[i].code == '-') ? i + 1 : i;
 
 			h = fnv_token(h, "?");
-			if (normalized)
+			/* a parameter is already a placeholder: keep its number */
+			if (normalized && tokens[last].code != PARAM)
 			{
 				appendBinaryStringInfo(&out, query + copied,
 									   tokens[i].location - copied);

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, what perfguard needs to build, test and demo on
+# Debian 12.  Run as root.  Installs only what is missing, so it is cheap to
+# run again.  Extra package names may be given as arguments (bench/ asks for
+# valgrind this way).
+set -euo pipefail
+
+packages=(make gcc postgresql-15 postgresql-server-dev-15 postgresql-contrib
+          libipc-run-perl perl "$@")
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "perfguard: missing packages (${missing[*]}); run this as root" >&2
+        exit 2
+    fi
+    echo "perfguard: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # the packaged cluster is not needed: keep it from being created and started
+    mkdir -p /etc/postgresql-common
+    grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf ||
+        echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
