@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# perfguard demo, on Debian 12 as root: installs what is missing, builds and
+# installs perfguard, starts a throwaway PostgreSQL 15 cluster (as the
+# postgres user, in a temporary directory, on a free loopback port) with
+# perfguard preloaded, runs a small bookshop workload with pgbench, shows
+# what perfguard saw, and removes the cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. test/common.sh
+
+bash test/install-deps.sh
+echo "== building and installing perfguard"
+build_and_install
+
+dir=$(mktemp -d /tmp/perfguard-demo.XXXXXX)
+chown postgres:postgres "$dir"
+port=$(free_port)
+pg() { runuser -u postgres -- "$@"; }
+cleanup() {
+    pg pg_ctl -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+echo "== starting a throwaway cluster on 127.0.0.1:$port"
+pg initdb -D "$dir/data" -A trust --no-instructions >/dev/null
+cat >> "$dir/data/postgresql.conf" <<CONF
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$dir'
+shared_preload_libraries = 'perfguard'
+CONF
+pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+psql=(pg psql -X -q -h "$dir" -p "$port" -d postgres -v ON_ERROR_STOP=1)
+
+echo "== creating a small bookshop"
+"${psql[@]}" <<'SQL'
+CREATE EXTENSION perfguard;
+CREATE TABLE authors (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE books (id int PRIMARY KEY, author_id int NOT NULL REFERENCES authors,
+                    title text NOT NULL, price numeric(8,2), stock int);
+CREATE TABLE orders (id bigserial PRIMARY KEY, book_id int NOT NULL REFERENCES books,
+                     qty int NOT NULL, ordered_at timestamptz DEFAULT now());
+INSERT INTO authors SELECT g, 'Author ' || g FROM generate_series(1, 200) g;
+INSERT INTO books SELECT g, 1 + g % 200, 'Book ' || g, 5 + g % 40, 1000
+  FROM generate_series(1, 20000) g;
+VACUUM ANALYZE;
+SELECT perfguard.reset() >= 0 AS reset \gset
+SQL
+
+cat > "$dir/lookup.sql" <<'EOF2'
+\set id random(1, 20000)
+SELECT title, price FROM books WHERE id = :id;
+EOF2
+cat > "$dir/by_author.sql" <<'EOF2'
+\set a random(1, 200)
+SELECT title FROM books WHERE author_id = :a ORDER BY title LIMIT 10;
+EOF2
+cat > "$dir/order.sql" <<'EOF2'
+\set b random(1, 20000)
+BEGIN;
+INSERT INTO orders (book_id, qty) VALUES (:b, 1);
+UPDATE books SET stock = stock - 1 WHERE id = :b;
+COMMIT;
+EOF2
+cat > "$dir/report.sql" <<'EOF2'
+SELECT a.name, sum(o.qty) AS sold
+  FROM orders o JOIN books b ON b.id = o.book_id JOIN authors a ON a.id = b.author_id
+ GROUP BY a.name ORDER BY sold DESC LIMIT 5;
+EOF2
+chown postgres:postgres "$dir"/*.sql
+
+echo "== running the workload (pgbench, 2 clients, 2000 transactions)"
+pg pgbench -n -h "$dir" -p "$port" -c 2 -j 2 -t 1000 \
+    -f "$dir/lookup.sql@20" -f "$dir/by_author.sql@4" \
+    -f "$dir/order.sql@4" -f "$dir/report.sql@1" postgres >/dev/null
+
+echo
+echo "== what perfguard saw: top statements by total time"
+"${psql[@]}" <<'SQL'
+\pset footer off
+SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 58) AS query,
+       calls,
+       round(mean_exec_time::numeric, 3) AS mean_ms,
+       round(p95_exec_time::numeric, 3)  AS p95_ms,
+       round(p99_exec_time::numeric, 3)  AS p99_ms,
+       rows
+  FROM perfguard.stats
+ WHERE toplevel AND query NOT IN ('BEGIN', 'COMMIT') AND query NOT LIKE '%perfguard%'
+ ORDER BY total_exec_time DESC
+ LIMIT 8;
+SQL
+
+echo "== the fingerprint: the same for any constants, spacing or case"
+"${psql[@]}" <<'SQL'
+\pset footer off
+SELECT s.fingerprint, s.calls, left(s.query, 45) AS query
+  FROM perfguard.stats s
+ WHERE s.fingerprint = perfguard.fingerprint('select TITLE, price from books where id=42');
+SQL
+
+echo "== perfguard itself"
+"${psql[@]}" -c '\pset footer off' -c 'SELECT version, max_queries, statements, evictions FROM perfguard.info()'
+echo "== done; the cluster is removed"
