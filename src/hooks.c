@@ -59,9 +59,11 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
+	/* EXPLAIN without ANALYZE starts and ends the executor but runs nothing */
 	if (pfg_enabled(nesting_level) &&
 		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
-		queryDesc->totaltime == NULL)
+		queryDesc->totaltime == NULL &&
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 	{
 		MemoryContext oldcxt;
 
@@ -118,7 +120,8 @@ pfg_ExecutorEnd(QueryDesc *queryDesc)
 	uint64		queryid = queryDesc->plannedstmt->queryId;
 
 	if (queryid != UINT64CONST(0) && queryDesc->totaltime &&
-		pfg_enabled(nesting_level))
+		pfg_enabled(nesting_level) &&
+		(queryDesc->estate->es_top_eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 	{
 		/* Make sure the totals are final (as pg_stat_statements does). */
 		InstrEndLoop(queryDesc->totaltime);

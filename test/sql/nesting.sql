@@ -84,6 +84,17 @@ COMMIT;
 SELECT query, calls, rows, toplevel FROM perfguard.stats
  WHERE query NOT LIKE '%perfguard%' ORDER BY query COLLATE "C", toplevel;
 
+-- EXPLAIN runs nothing: only the command is timed; EXPLAIN ANALYZE runs
+-- its statement, which is nested
+SET perfguard.track = 'all';
+SELECT perfguard.reset() >= 0 AS reset;
+\o /dev/null
+EXPLAIN SELECT v FROM nest WHERE id = 6;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT v FROM nest WHERE id = 7;
+\o
+SELECT query, calls, rows, toplevel FROM perfguard.stats
+ WHERE query NOT LIKE '%perfguard%' ORDER BY query COLLATE "C", toplevel;
+
 -- track = none records nothing
 SET perfguard.track = 'none';
 SELECT perfguard.reset() >= 0 AS reset;
