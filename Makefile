@@ -43,6 +43,10 @@ test:
 ifneq ($(PGXS),)
 include $(PGXS)
 
+# Rebuild every object when a header changes (PGXS tracks no header
+# dependencies unless PostgreSQL was configured with --enable-depend).
+$(OBJS): $(wildcard src/*.h)
+
 # Unit test of the latency histogram, linked against the module's object.
 test/unit/test_histogram: test/unit/test_histogram.c src/histogram.o src/histogram.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(srcdir)/src -o $@ $< src/histogram.o -L$(pkglibdir) -lpgcommon -lpgport -lm

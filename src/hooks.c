@@ -10,8 +10,15 @@
  * backend; it is 0 for a statement sent by the client.  Every increment is
  * undone in PG_FINALLY, so an ERROR thrown at any depth leaves it right.
  *
- * Per-query allocations (the Instrumentation) live in the query's
- * es_query_cxt and go away with it.
+ * Measuring: perfguard does not use queryDesc->totaltime (the core's
+ * Instrumentation, whose set-up and full buffer/WAL accounting cost more
+ * than everything else perfguard does per statement).  Instead, a tracked
+ * execution gets a small PfgExec record, from a static pool, holding its
+ * accumulated run time and buffer counters; the Run and Finish hooks add
+ * to it, ExecutorEnd hands it to the statistics table.  The record is
+ * released by a reset callback on the query's es_query_cxt, so it goes
+ * away with the query however the query ends, ERROR included.  Other
+ * modules' use of totaltime is left alone.
  *
  * IDENTIFICATION	  src/hooks.c
  *-------------------------------------------------------------------------
@@ -22,13 +29,37 @@
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "nodes/parsenodes.h"
+#include "common/hashfn.h"
 #include "tcop/utility.h"
+
+#include "compat.h"
+#include PFG_QUERYJUMBLE_HEADER
 
 #include "guc.h"
 #include "perfguard.h"
 #include "stats.h"
 
 static int	nesting_level = 0;
+
+/* One tracked execution, from ExecutorStart until its es_query_cxt goes. */
+typedef struct PfgExec
+{
+	QueryDesc  *queryDesc;		/* NULL while the record is free */
+	struct PfgExec *next;		/* active list, most recent first */
+	MemoryContextCallback cb;	/* releases the record */
+	bool		pooled;			/* from exec_pool, or palloc'd */
+	instr_time	elapsed;		/* Run + Finish time so far */
+	PfgBlocks	blocks;			/* Run + Finish buffer counters so far */
+} PfgExec;
+
+/*
+ * Executions under way in this backend: one per nesting level, plus open
+ * portals.  The pool covers ordinary depths without any allocation; deeper
+ * nesting takes records from the query's own memory context.
+ */
+#define PFG_EXEC_POOL	32
+static PfgExec exec_pool[PFG_EXEC_POOL];
+static PfgExec *exec_active = NULL;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -45,11 +76,115 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 	  (pfg_track == PFG_TRACK_TOP && (level) == 0)) && \
 	 !IsParallelWorker())
 
+/* Copy the counters perfguard keeps out of pgBufferUsage. */
+static inline void
+blocks_read(PfgBlocks *b)
+{
+	b->shared_hit = pgBufferUsage.shared_blks_hit;
+	b->shared_read = pgBufferUsage.shared_blks_read;
+	b->shared_dirtied = pgBufferUsage.shared_blks_dirtied;
+	b->shared_written = pgBufferUsage.shared_blks_written;
+	b->local_hit = pgBufferUsage.local_blks_hit;
+	b->local_read = pgBufferUsage.local_blks_read;
+	b->local_dirtied = pgBufferUsage.local_blks_dirtied;
+	b->local_written = pgBufferUsage.local_blks_written;
+	b->temp_read = pgBufferUsage.temp_blks_read;
+	b->temp_written = pgBufferUsage.temp_blks_written;
+}
+
+/* acc += pgBufferUsage - start */
+static inline void
+blocks_accum(PfgBlocks *acc, const PfgBlocks *start)
+{
+	acc->shared_hit += pgBufferUsage.shared_blks_hit - start->shared_hit;
+	acc->shared_read += pgBufferUsage.shared_blks_read - start->shared_read;
+	acc->shared_dirtied += pgBufferUsage.shared_blks_dirtied - start->shared_dirtied;
+	acc->shared_written += pgBufferUsage.shared_blks_written - start->shared_written;
+	acc->local_hit += pgBufferUsage.local_blks_hit - start->local_hit;
+	acc->local_read += pgBufferUsage.local_blks_read - start->local_read;
+	acc->local_dirtied += pgBufferUsage.local_blks_dirtied - start->local_dirtied;
+	acc->local_written += pgBufferUsage.local_blks_written - start->local_written;
+	acc->temp_read += pgBufferUsage.temp_blks_read - start->temp_read;
+	acc->temp_written += pgBufferUsage.temp_blks_written - start->temp_written;
+}
+
+/*
+ * exec_release
+ *		Reset callback of a tracked query's es_query_cxt: unlink its record
+ *		and give it back.  Runs when the query ends normally (in
+ *		standard_ExecutorEnd) and when its memory goes at abort.
+ */
+static void
+exec_release(void *arg)
+{
+	PfgExec    *ex = (PfgExec *) arg;
+	PfgExec   **link;
+
+	for (link = &exec_active; *link != NULL; link = &(*link)->next)
+	{
+		if (*link == ex)
+		{
+			*link = ex->next;
+			break;
+		}
+	}
+	ex->queryDesc = NULL;
+	ex->next = NULL;
+}
+
+/*
+ * exec_begin
+ *		Start tracking an execution: take a record (from the pool, or from
+ *		the query's memory when the pool is used up), tie its release to
+ *		the query's memory context, and put it first in the active list.
+ */
+static void
+exec_begin(QueryDesc *queryDesc)
+{
+	PfgExec    *ex = NULL;
+
+	for (int i = 0; i < PFG_EXEC_POOL; i++)
+	{
+		if (exec_pool[i].queryDesc == NULL)
+		{
+			ex = &exec_pool[i];
+			ex->pooled = true;
+			break;
+		}
+	}
+	if (ex == NULL)
+	{
+		ex = MemoryContextAlloc(queryDesc->estate->es_query_cxt, sizeof(PfgExec));
+		ex->pooled = false;
+	}
+	ex->queryDesc = queryDesc;
+	INSTR_TIME_SET_ZERO(ex->elapsed);
+	memset(&ex->blocks, 0, sizeof(PfgBlocks));
+	ex->cb.func = exec_release;
+	ex->cb.arg = ex;
+	MemoryContextRegisterResetCallback(queryDesc->estate->es_query_cxt, &ex->cb);
+	ex->next = exec_active;
+	exec_active = ex;
+}
+
+/*
+ * exec_find
+ *		The record of a tracked execution, or NULL.  The list is as long as
+ *		the executions under way (usually one), the current one first.
+ */
+static inline PfgExec *
+exec_find(QueryDesc *queryDesc)
+{
+	for (PfgExec *ex = exec_active; ex != NULL; ex = ex->next)
+		if (ex->queryDesc == queryDesc)
+			return ex;
+	return NULL;
+}
+
 /*
  * pfg_ExecutorStart
- *		Ask the executor to time the whole query and count its buffers.
- *		INSTRUMENT_ALL, because another module that finds totaltime set
- *		(pg_stat_statements) reads its WAL counters from it too.
+ *		Decide whether this execution is tracked.  EXPLAIN without ANALYZE
+ *		starts and ends the executor but runs nothing, so it is not.
  */
 static void
 pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
@@ -59,23 +194,22 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
-	/* EXPLAIN without ANALYZE starts and ends the executor but runs nothing */
 	if (pfg_enabled(nesting_level) &&
 		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
-		queryDesc->totaltime == NULL &&
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
-	{
-		MemoryContext oldcxt;
-
-		oldcxt = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
-		queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
-		MemoryContextSwitchTo(oldcxt);
-	}
+		exec_begin(queryDesc);
 }
 
+/*
+ * run_nested, finish_nested, utility_nested
+ *		Call the next hook (or the standard function) one nesting level
+ *		deeper, restoring the level however the call ends.  Kept apart from
+ *		the measuring code, so that no measurement lives across the
+ *		setjmp of PG_TRY.
+ */
 static void
-pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-				bool execute_once)
+run_nested(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+		   bool execute_once)
 {
 	nesting_level++;
 	PG_TRY();
@@ -93,7 +227,7 @@ pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 }
 
 static void
-pfg_ExecutorFinish(QueryDesc *queryDesc)
+finish_nested(QueryDesc *queryDesc)
 {
 	nesting_level++;
 	PG_TRY();
@@ -111,35 +245,141 @@ pfg_ExecutorFinish(QueryDesc *queryDesc)
 }
 
 /*
+ * pfg_ExecutorRun
+ *		Run one piece of the query, adding its time and buffer counters to
+ *		the execution's record.  A piece that fails adds nothing: the
+ *		statement is not counted.
+ */
+static void
+pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+				bool execute_once)
+{
+	PfgExec    *ex = exec_find(queryDesc);
+	instr_time	start;
+	instr_time	end;
+	PfgBlocks	blocks_start;
+
+	if (ex == NULL)
+	{
+		run_nested(queryDesc, direction, count, execute_once);
+		return;
+	}
+
+	blocks_read(&blocks_start);
+	INSTR_TIME_SET_CURRENT(start);
+	run_nested(queryDesc, direction, count, execute_once);
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_ACCUM_DIFF(ex->elapsed, end, start);
+	blocks_accum(&ex->blocks, &blocks_start);
+}
+
+/*
+ * pfg_ExecutorFinish
+ *		As pfg_ExecutorRun, for the work done at the end of the query
+ *		(AFTER triggers, data-modifying CTEs).
+ */
+static void
+pfg_ExecutorFinish(QueryDesc *queryDesc)
+{
+	PfgExec    *ex = exec_find(queryDesc);
+	instr_time	start;
+	instr_time	end;
+	PfgBlocks	blocks_start;
+
+	if (ex == NULL)
+	{
+		finish_nested(queryDesc);
+		return;
+	}
+
+	/*
+	 * A plain SELECT has nothing to finish: no AFTER trigger can be queued
+	 * at its level and it has no data-modifying CTE, so no statement runs
+	 * here and there is nothing to measure or to nest.
+	 */
+	if (queryDesc->operation == CMD_SELECT &&
+		queryDesc->estate->es_auxmodifytables == NIL)
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+		return;
+	}
+
+	blocks_read(&blocks_start);
+	INSTR_TIME_SET_CURRENT(start);
+	finish_nested(queryDesc);
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_ACCUM_DIFF(ex->elapsed, end, start);
+	blocks_accum(&ex->blocks, &blocks_start);
+}
+
+/*
  * pfg_ExecutorEnd
- *		Account the finished execution, then let the executor clean up.
+ *		Account the finished execution, then let the executor clean up
+ *		(which also releases the execution's record).
  */
 static void
 pfg_ExecutorEnd(QueryDesc *queryDesc)
 {
-	uint64		queryid = queryDesc->plannedstmt->queryId;
+	PfgExec    *ex = exec_find(queryDesc);
 
-	if (queryid != UINT64CONST(0) && queryDesc->totaltime &&
-		pfg_enabled(nesting_level) &&
-		(queryDesc->estate->es_top_eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
-	{
-		/* Make sure the totals are final (as pg_stat_statements does). */
-		InstrEndLoop(queryDesc->totaltime);
-
+	if (ex)
 		pfg_stats_store(queryDesc->sourceText,
 						queryDesc->plannedstmt->stmt_location,
 						queryDesc->plannedstmt->stmt_len,
-						queryid,
+						queryDesc->plannedstmt->queryId,
 						nesting_level == 0,
-						queryDesc->totaltime->total * 1000.0,
+						INSTR_TIME_GET_MILLISEC(ex->elapsed),
 						queryDesc->estate->es_processed,
-						&queryDesc->totaltime->bufusage);
-	}
+						&ex->blocks);
 
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else
 		standard_ExecutorEnd(queryDesc);
+}
+
+/*
+ * utility_queryid
+ *		The queryid the core gives a utility command (in PostgreSQL 15, a
+ *		hash of its cleaned text).  Needed when a module wrapped around
+ *		perfguard has already set pstmt->queryId to 0, as
+ *		pg_stat_statements does before it calls the next hook.
+ */
+static uint64
+utility_queryid(const char *query, int location, int len)
+{
+	uint64		queryid;
+
+	query = CleanQuerytext(query, &location, &len);
+	queryid = DatumGetUInt64(hash_any_extended((const unsigned char *) query,
+											   len, 0));
+	return queryid != UINT64CONST(0) ? queryid : UINT64CONST(1);
+}
+
+static void
+utility_nested(PlannedStmt *pstmt, const char *queryString,
+			   bool readOnlyTree, ProcessUtilityContext context,
+			   ParamListInfo params, QueryEnvironment *queryEnv,
+			   DestReceiver *dest, QueryCompletion *qc)
+{
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -159,15 +399,16 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
+
 	/* pstmt may not survive the command: keep what we need of it */
 	uint64		queryid = pstmt->queryId;
 	int			location = pstmt->stmt_location;
 	int			len = pstmt->stmt_len;
-	bool		timed;
 	instr_time	start;
 	instr_time	duration;
-	BufferUsage bufusage_start;
-	BufferUsage bufusage;
+	PfgBlocks	blocks_start;
+	PfgBlocks	blocks;
+	uint64		rows = 0;
 
 	if (IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
 		IsA(parsetree, DeallocateStmt))
@@ -181,48 +422,46 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		return;
 	}
 
-	timed = pfg_track_utility && pfg_enabled(nesting_level) &&
-		queryid != UINT64CONST(0);
-	if (timed)
+	if (!pfg_track_utility || !pfg_enabled(nesting_level) ||
+		!IsQueryIdEnabled())
 	{
-		bufusage_start = pgBufferUsage;
-		INSTR_TIME_SET_CURRENT(start);
+		utility_nested(pstmt, queryString, readOnlyTree, context, params,
+					   queryEnv, dest, qc);
+		return;
 	}
 
-	nesting_level++;
-	PG_TRY();
+	/*
+	 * A queryid of 0 means either that a module before us cleared it, or
+	 * that this is an internal sub-command (the index of a PRIMARY KEY):
+	 * part of its parent, not a statement of its own.
+	 */
+	if (queryid == UINT64CONST(0))
 	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
+		if (context == PROCESS_UTILITY_SUBCOMMAND)
+		{
+			utility_nested(pstmt, queryString, readOnlyTree, context, params,
+						   queryEnv, dest, qc);
+			return;
+		}
+		queryid = utility_queryid(queryString, location, len);
 	}
-	PG_FINALLY();
-	{
-		nesting_level--;
-	}
-	PG_END_TRY();
 
-	if (timed)
-	{
-		uint64		rows = 0;
+	blocks_read(&blocks_start);
+	INSTR_TIME_SET_CURRENT(start);
+	utility_nested(pstmt, queryString, readOnlyTree, context, params,
+				   queryEnv, dest, qc);
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	memset(&blocks, 0, sizeof(blocks));
+	blocks_accum(&blocks, &blocks_start);
+	if (qc && (qc->commandTag == CMDTAG_COPY ||
+			   qc->commandTag == CMDTAG_FETCH ||
+			   qc->commandTag == CMDTAG_SELECT ||
+			   qc->commandTag == CMDTAG_REFRESH_MATERIALIZED_VIEW))
+		rows = qc->nprocessed;
 
-		INSTR_TIME_SET_CURRENT(duration);
-		INSTR_TIME_SUBTRACT(duration, start);
-		memset(&bufusage, 0, sizeof(bufusage));
-		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
-		if (qc && (qc->commandTag == CMDTAG_COPY ||
-				   qc->commandTag == CMDTAG_FETCH ||
-				   qc->commandTag == CMDTAG_SELECT ||
-				   qc->commandTag == CMDTAG_REFRESH_MATERIALIZED_VIEW))
-			rows = qc->nprocessed;
-
-		pfg_stats_store(queryString, location, len, queryid,
-						nesting_level == 0,
-						INSTR_TIME_GET_MILLISEC(duration), rows, &bufusage);
-	}
+	pfg_stats_store(queryString, location, len, queryid, nesting_level == 0,
+					INSTR_TIME_GET_MILLISEC(duration), rows, &blocks);
 }
 
 /*

@@ -23,10 +23,13 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "access/xact.h"
+#include "access/xlog_internal.h"
+#include "catalog/pg_control.h"
 #include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "pgstat.h"
@@ -67,6 +70,32 @@ typedef struct PfgDumpHeader
 
 PfgShared  *pfg_shared = NULL;
 static HTAB *pfg_hash = NULL;
+
+/*
+ * Backend-local cache of entry pointers, so that a known statement costs no
+ * hash computation.  A slot is valid while pfg_shared->generation has the
+ * value it had when the slot was filled: entries never move, and every
+ * removal bumps the generation under the exclusive lock, so a lookup made
+ * under the shared lock can trust a slot of the current generation.
+ */
+#define PFG_CACHE_SIZE	64		/* a power of two */
+
+typedef struct PfgCacheSlot
+{
+	PfgKey		key;
+	PfgEntry   *entry;			/* NULL: empty */
+	uint64		generation;
+} PfgCacheSlot;
+
+static PfgCacheSlot entry_cache[PFG_CACHE_SIZE];
+
+static inline PfgCacheSlot *
+cache_slot(const PfgKey *key)
+{
+	uint64		h = key->queryid ^ (key->queryid >> 29) ^ key->userid ^ key->toplevel;
+
+	return &entry_cache[h & (PFG_CACHE_SIZE - 1)];
+}
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -163,6 +192,7 @@ entry_evict(void)
 	for (long i = 0; i < nvictims; i++)
 		hash_search(pfg_hash, &entries[i]->key, HASH_REMOVE, NULL);
 	pfree(entries);
+	pfg_shared->generation++;
 
 	SpinLockAcquire(&pfg_shared->mutex);
 	pfg_shared->evictions += nvictims;
@@ -288,7 +318,10 @@ load_dump(void)
 		PfgEntry	fixed;
 
 		if (body_end - pos < PFG_ENTRY_FIXED_SIZE)
+		{
+			pos = body_end + 1;	/* fewer entries than the header says */
 			break;
+		}
 		memcpy(&fixed, buf + pos, PFG_ENTRY_FIXED_SIZE);
 		pos += PFG_ENTRY_FIXED_SIZE;
 		if (fixed.text_len < 0 || (Size) fixed.text_len > body_end - pos ||
@@ -340,9 +373,42 @@ load_dump(void)
 }
 
 /*
+ * clean_shutdown
+ *		True if pg_control says that the cluster was shut down cleanly: the
+ *		shutdown checkpoint has been written.  In PostgreSQL 15 the
+ *		postmaster also exits with code 0 after an immediate shutdown, when
+ *		backends may have been killed in the middle of an update, so the
+ *		exit code alone does not tell.  Never raises an ERROR.
+ */
+static bool
+clean_shutdown(void)
+{
+	ControlFileData control;
+	pg_crc32c	crc;
+	int			fd;
+	bool		ok;
+
+	fd = open(XLOG_CONTROL_FILE, O_RDONLY | PG_BINARY, 0);
+	if (fd < 0)
+		return false;
+	ok = (read(fd, &control, sizeof(control)) == sizeof(control));
+	close(fd);
+	if (!ok)
+		return false;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &control, offsetof(ControlFileData, crc));
+	FIN_CRC32C(crc);
+	return EQ_CRC32C(crc, control.crc) &&
+		(control.state == DB_SHUTDOWNED ||
+		 control.state == DB_SHUTDOWNED_IN_RECOVERY);
+}
+
+/*
  * write_dump
- *		on_shmem_exit callback of the postmaster: write the table to the
- *		dump file at a clean shutdown.  Failures are logged, never raised.
+ *		on_shmem_exit callback of the postmaster (or of a single-user
+ *		backend): write the table to the dump file after a clean shutdown.
+ *		Failures are logged, never raised.
  */
 static void
 write_dump(int code, Datum arg)
@@ -354,8 +420,8 @@ write_dump(int code, Datum arg)
 	pg_crc32c	crc;
 	const char *tmpfile = PFG_DUMP_FILE ".tmp";
 
-	/* Don't save after a crash, nor when asked not to. */
-	if (code != 0 || pfg_shared == NULL || !pfg_save)
+	/* Don't save after a crash or an immediate shutdown, nor when asked not to. */
+	if (code != 0 || pfg_shared == NULL || !pfg_save || !clean_shutdown())
 		return;
 
 	file = AllocateFile(tmpfile, PG_BINARY_W);
@@ -435,6 +501,7 @@ pfg_shmem_startup(void)
 		pfg_shared->lock = &(GetNamedLWLockTranche("perfguard"))->lock;
 		SpinLockInit(&pfg_shared->mutex);
 		pfg_shared->evictions = 0;
+		pfg_shared->generation = 1;
 		pfg_shared->stats_reset = GetCurrentTimestamp();
 	}
 
@@ -498,10 +565,11 @@ pfg_check_loaded(void)
 void
 pfg_stats_store(const char *query, int query_location, int query_len,
 				uint64 queryid, bool toplevel, double total_ms,
-				uint64 rows, const BufferUsage *bufusage)
+				uint64 rows, const PfgBlocks *blocks)
 {
 	PfgKey		key;
 	PfgEntry   *entry;
+	PfgCacheSlot *slot;
 	PfgCounters *c;
 	char	   *norm = NULL;
 	int			norm_len = 0;
@@ -514,7 +582,12 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 	key.toplevel = toplevel;
 
 	LWLockAcquire(pfg_shared->lock, LW_SHARED);
-	entry = hash_search(pfg_hash, &key, HASH_FIND, NULL);
+	slot = cache_slot(&key);
+	if (slot->entry != NULL && slot->generation == pfg_shared->generation &&
+		memcmp(&slot->key, &key, sizeof(PfgKey)) == 0)
+		entry = slot->entry;
+	else
+		entry = hash_search(pfg_hash, &key, HASH_FIND, NULL);
 	if (entry == NULL)
 	{
 		uint64		fingerprint;
@@ -528,6 +601,12 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 		entry = entry_alloc(&key, fingerprint, norm, norm_len,
 							GetDatabaseEncoding());
 	}
+	if (slot->entry != entry)
+	{
+		slot->key = key;
+		slot->entry = entry;
+	}
+	slot->generation = pfg_shared->generation;
 
 	SpinLockAcquire(&entry->mutex);
 	c = &entry->counters;
@@ -552,16 +631,16 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 			c->max_time = total_ms;
 	}
 	c->rows += rows;
-	c->shared_blks_hit += bufusage->shared_blks_hit;
-	c->shared_blks_read += bufusage->shared_blks_read;
-	c->shared_blks_dirtied += bufusage->shared_blks_dirtied;
-	c->shared_blks_written += bufusage->shared_blks_written;
-	c->local_blks_hit += bufusage->local_blks_hit;
-	c->local_blks_read += bufusage->local_blks_read;
-	c->local_blks_dirtied += bufusage->local_blks_dirtied;
-	c->local_blks_written += bufusage->local_blks_written;
-	c->temp_blks_read += bufusage->temp_blks_read;
-	c->temp_blks_written += bufusage->temp_blks_written;
+	c->shared_blks_hit += blocks->shared_hit;
+	c->shared_blks_read += blocks->shared_read;
+	c->shared_blks_dirtied += blocks->shared_dirtied;
+	c->shared_blks_written += blocks->shared_written;
+	c->local_blks_hit += blocks->local_hit;
+	c->local_blks_read += blocks->local_read;
+	c->local_blks_dirtied += blocks->local_dirtied;
+	c->local_blks_written += blocks->local_written;
+	c->temp_blks_read += blocks->temp_read;
+	c->temp_blks_written += blocks->temp_written;
 	c->last_exec = GetCurrentStatementStartTimestamp();
 	c->usage += 1.0;
 	pfg_hist_add_bucket(&entry->hist, bucket);
@@ -595,6 +674,8 @@ pfg_stats_reset(bool all, uint64 fingerprint)
 			removed++;
 		}
 	}
+	if (removed > 0)
+		pfg_shared->generation++;
 	if (all)
 	{
 		SpinLockAcquire(&pfg_shared->mutex);

@@ -8,7 +8,6 @@
 #ifndef PFG_STATS_H
 #define PFG_STATS_H
 
-#include "executor/instrument.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
 #include "utils/timestamp.h"
@@ -23,6 +22,21 @@ typedef struct PfgKey
 	uint64		queryid;
 	bool		toplevel;
 } PfgKey;
+
+/* The buffer counters perfguard keeps of one execution. */
+typedef struct PfgBlocks
+{
+	int64		shared_hit;
+	int64		shared_read;
+	int64		shared_dirtied;
+	int64		shared_written;
+	int64		local_hit;
+	int64		local_read;
+	int64		local_dirtied;
+	int64		local_written;
+	int64		temp_read;
+	int64		temp_written;
+} PfgBlocks;
 
 /* Counters of one entry; read and written only under the entry's mutex. */
 typedef struct PfgCounters
@@ -73,6 +87,8 @@ typedef struct PfgShared
 	LWLock	   *lock;			/* protects the hash table's membership */
 	slock_t		mutex;			/* protects the fields below */
 	int64		evictions;		/* entries evicted since the last reset */
+	uint64		generation;		/* bumped whenever an entry is removed;
+								 * changed only under lock exclusively */
 	TimestampTz stats_reset;	/* when all statistics were last reset */
 } PfgShared;
 
@@ -83,7 +99,7 @@ extern void pfg_check_loaded(void);
 
 extern void pfg_stats_store(const char *query, int query_location, int query_len,
 							uint64 queryid, bool toplevel, double total_ms,
-							uint64 rows, const BufferUsage *bufusage);
+							uint64 rows, const PfgBlocks *blocks);
 extern int64 pfg_stats_reset(bool all, uint64 fingerprint);
 extern int64 pfg_stats_count(void);
 
