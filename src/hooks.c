@@ -108,6 +108,31 @@ blocks_accum(PfgBlocks *acc, const PfgBlocks *start)
 	acc->temp_written += pgBufferUsage.temp_blks_written - start->temp_written;
 }
 
+/* Where a measured piece of work started: the clock and the counters. */
+typedef struct PfgMark
+{
+	instr_time	start;
+	PfgBlocks	blocks;
+} PfgMark;
+
+static inline void
+mark_start(PfgMark *mark)
+{
+	blocks_read(&mark->blocks);
+	INSTR_TIME_SET_CURRENT(mark->start);
+}
+
+/* Add the time and buffer counters since mark to *elapsed and *blocks. */
+static inline void
+mark_add(const PfgMark *mark, instr_time *elapsed, PfgBlocks *blocks)
+{
+	instr_time	end;
+
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_ACCUM_DIFF(*elapsed, end, mark->start);
+	blocks_accum(blocks, &mark->blocks);
+}
+
 /*
  * exec_release
  *		Reset callback of a tracked query's es_query_cxt: unlink its record
@@ -255,9 +280,7 @@ pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 				bool execute_once)
 {
 	PfgExec    *ex = exec_find(queryDesc);
-	instr_time	start;
-	instr_time	end;
-	PfgBlocks	blocks_start;
+	PfgMark		mark;
 
 	if (ex == NULL)
 	{
@@ -265,12 +288,9 @@ pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		return;
 	}
 
-	blocks_read(&blocks_start);
-	INSTR_TIME_SET_CURRENT(start);
+	mark_start(&mark);
 	run_nested(queryDesc, direction, count, execute_once);
-	INSTR_TIME_SET_CURRENT(end);
-	INSTR_TIME_ACCUM_DIFF(ex->elapsed, end, start);
-	blocks_accum(&ex->blocks, &blocks_start);
+	mark_add(&mark, &ex->elapsed, &ex->blocks);
 }
 
 /*
@@ -282,9 +302,7 @@ static void
 pfg_ExecutorFinish(QueryDesc *queryDesc)
 {
 	PfgExec    *ex = exec_find(queryDesc);
-	instr_time	start;
-	instr_time	end;
-	PfgBlocks	blocks_start;
+	PfgMark		mark;
 
 	if (ex == NULL)
 	{
@@ -307,12 +325,9 @@ pfg_ExecutorFinish(QueryDesc *queryDesc)
 		return;
 	}
 
-	blocks_read(&blocks_start);
-	INSTR_TIME_SET_CURRENT(start);
+	mark_start(&mark);
 	finish_nested(queryDesc);
-	INSTR_TIME_SET_CURRENT(end);
-	INSTR_TIME_ACCUM_DIFF(ex->elapsed, end, start);
-	blocks_accum(&ex->blocks, &blocks_start);
+	mark_add(&mark, &ex->elapsed, &ex->blocks);
 }
 
 /*
@@ -404,9 +419,8 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	uint64		queryid = pstmt->queryId;
 	int			location = pstmt->stmt_location;
 	int			len = pstmt->stmt_len;
-	instr_time	start;
-	instr_time	duration;
-	PfgBlocks	blocks_start;
+	PfgMark		mark;
+	instr_time	elapsed;
 	PfgBlocks	blocks;
 	uint64		rows = 0;
 
@@ -446,14 +460,12 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		queryid = utility_queryid(queryString, location, len);
 	}
 
-	blocks_read(&blocks_start);
-	INSTR_TIME_SET_CURRENT(start);
+	INSTR_TIME_SET_ZERO(elapsed);
+	memset(&blocks, 0, sizeof(blocks));
+	mark_start(&mark);
 	utility_nested(pstmt, queryString, readOnlyTree, context, params,
 				   queryEnv, dest, qc);
-	INSTR_TIME_SET_CURRENT(duration);
-	INSTR_TIME_SUBTRACT(duration, start);
-	memset(&blocks, 0, sizeof(blocks));
-	blocks_accum(&blocks, &blocks_start);
+	mark_add(&mark, &elapsed, &blocks);
 	if (qc && (qc->commandTag == CMDTAG_COPY ||
 			   qc->commandTag == CMDTAG_FETCH ||
 			   qc->commandTag == CMDTAG_SELECT ||
@@ -461,7 +473,7 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		rows = qc->nprocessed;
 
 	pfg_stats_store(queryString, location, len, queryid, nesting_level == 0,
-					INSTR_TIME_GET_MILLISEC(duration), rows, &blocks);
+					INSTR_TIME_GET_MILLISEC(elapsed), rows, &blocks);
 }
 
 /*
