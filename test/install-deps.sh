@@ -19,11 +19,15 @@ if [ ${#missing[@]} -gt 0 ]; then
         exit 2
     fi
     echo "perfguard: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
+    export DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1
     apt-get update -qq
-    # the packaged cluster is not needed: keep it from being created and started
+    # The packaged "main" cluster is not needed (every test and the demo start
+    # their own): keep it from being created and started.  The file is kept
+    # as it is when postgresql-common is installed after it.
     mkdir -p /etc/postgresql-common
     grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf ||
         echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get install -y -qq --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+        "${missing[@]}" >/dev/null
 fi
