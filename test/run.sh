@@ -19,6 +19,7 @@ build_and_install PG_CFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter -Wno-si
 
 work=$(mktemp -d /tmp/perfguard-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+chown postgres:postgres "$work"		# mktemp makes it root's, mode 700
 copy_tree_for_postgres "$work/perfguard"
 
 passed=0
