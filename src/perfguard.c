@@ -41,6 +41,12 @@ _PG_init(void)
 
 	/* perfguard keys its statistics on the core queryid. */
 	EnableQueryId();
+	if (compute_query_id == COMPUTE_QUERY_ID_OFF)
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("perfguard records no statements while compute_query_id is off"),
+				 errdetail("perfguard identifies statements by the query identifier that the server computes."),
+				 errhint("Set compute_query_id to \"auto\" (the default) or \"on\".")));
 
 	pfg_stats_init();
 	pfg_hooks_init();

@@ -85,4 +85,20 @@ unlike($log, qr/terminated by signal|server process .* exited|PANIC/,
 is($ret, 0, 'DROP EXTENSION perfguard works without preloading');
 
 $node->stop;
+
+# Preloaded, but with compute_query_id = off: perfguard can identify no
+# statement, and says so at start-up instead of staying silent.
+my $off = PostgreSQL::Test::Cluster->new('queryid_off');
+$off->init;
+$off->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'perfguard'\ncompute_query_id = off");
+$off->start;
+like(slurp_file($off->logfile),
+	qr/WARNING:  perfguard records no statements while compute_query_id is off(.|\n)*HINT:  Set compute_query_id to "auto" \(the default\) or "on"\./,
+	'compute_query_id = off: a WARNING with a HINT at start-up');
+$off->safe_psql('postgres', 'CREATE EXTENSION perfguard; SELECT 1');
+is($off->safe_psql('postgres', 'SELECT count(*) FROM perfguard.stats'),
+	'0', 'compute_query_id = off: nothing is recorded');
+$off->stop;
+
 done_testing();
