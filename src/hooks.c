@@ -47,7 +47,6 @@ typedef struct PfgExec
 	QueryDesc  *queryDesc;		/* NULL while the record is free */
 	struct PfgExec *next;		/* active list, most recent first */
 	MemoryContextCallback cb;	/* releases the record */
-	bool		pooled;			/* from exec_pool, or palloc'd */
 	instr_time	elapsed;		/* Run + Finish time so far */
 	PfgBlocks	blocks;			/* Run + Finish buffer counters so far */
 } PfgExec;
@@ -173,15 +172,11 @@ exec_begin(QueryDesc *queryDesc)
 		if (exec_pool[i].queryDesc == NULL)
 		{
 			ex = &exec_pool[i];
-			ex->pooled = true;
 			break;
 		}
 	}
 	if (ex == NULL)
-	{
 		ex = MemoryContextAlloc(queryDesc->estate->es_query_cxt, sizeof(PfgExec));
-		ex->pooled = false;
-	}
 	ex->queryDesc = queryDesc;
 	INSTR_TIME_SET_ZERO(ex->elapsed);
 	memset(&ex->blocks, 0, sizeof(PfgBlocks));

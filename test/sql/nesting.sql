@@ -95,6 +95,33 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT v FROM nest WHERE i
 SELECT query, calls, rows, toplevel FROM perfguard.stats
  WHERE query NOT LIKE '%perfguard%' ORDER BY query COLLATE "C", toplevel;
 
+-- nesting deeper than perfguard's pool of 32 execution records: the
+-- deeper levels take their records from the query's own memory
+CREATE FUNCTION nest_depth(n int, d int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    IF n = 0 THEN
+        RETURN 0 / d;
+    END IF;
+    RETURN (SELECT nest_depth(n - 1, d) + 1);
+END $$;
+SELECT perfguard.reset() >= 0 AS reset;
+SELECT nest_depth(40, 1);
+SELECT query, calls, rows, toplevel FROM perfguard.stats
+ WHERE query LIKE '%nest_depth%' AND query NOT LIKE '%perfguard%'
+ ORDER BY query COLLATE "C", toplevel;
+-- an ERROR at the bottom of such a stack (d = 0) leaves the level right:
+-- the next client statement is top level, the next nested one nested
+SELECT perfguard.reset() >= 0 AS reset;
+\set VERBOSITY terse
+SELECT nest_depth(45, 0);
+\set VERBOSITY default
+SELECT v FROM nest WHERE id = 8;
+SELECT nest_depth(2, 1);
+SELECT query, calls, rows, toplevel FROM perfguard.stats
+ WHERE query NOT LIKE '%perfguard%'
+ ORDER BY query COLLATE "C", toplevel;
+DROP FUNCTION nest_depth(int, int);
+
 -- track = none records nothing
 SET perfguard.track = 'none';
 SELECT perfguard.reset() >= 0 AS reset;

@@ -19,7 +19,8 @@ RESET ROLE;
 SET ROLE regress_pfg_bob;
 SELECT query, calls, fingerprint IS NOT NULL AS has_fingerprint
   FROM perfguard.stats
- WHERE userid = 'regress_pfg_alice'::regrole;
+ WHERE userid = 'regress_pfg_alice'::regrole
+ ORDER BY queryid;
 -- and bob may not reset
 SELECT perfguard.reset();
 RESET ROLE;
@@ -27,12 +28,14 @@ RESET ROLE;
 -- members of pg_read_all_stats see every text
 SET ROLE regress_pfg_carol;
 SELECT query, calls FROM perfguard.stats
- WHERE userid = 'regress_pfg_alice'::regrole;
+ WHERE userid = 'regress_pfg_alice'::regrole
+ ORDER BY query COLLATE "C";
 RESET ROLE;
 
 -- superusers see every text
 SELECT query, calls FROM perfguard.stats
- WHERE userid = 'regress_pfg_alice'::regrole;
+ WHERE userid = 'regress_pfg_alice'::regrole
+ ORDER BY query COLLATE "C";
 
 -- reset can be granted
 GRANT EXECUTE ON FUNCTION perfguard.reset(bigint) TO regress_pfg_bob;
