@@ -246,16 +246,23 @@ run_nested(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	PG_END_TRY();
 }
 
+/* The next ExecutorFinish: the hook installed before ours, or the standard one. */
+static inline void
+finish_next(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+}
+
 static void
 finish_nested(QueryDesc *queryDesc)
 {
 	nesting_level++;
 	PG_TRY();
 	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		finish_next(queryDesc);
 	}
 	PG_FINALLY();
 	{
@@ -313,10 +320,7 @@ pfg_ExecutorFinish(QueryDesc *queryDesc)
 	if (queryDesc->operation == CMD_SELECT &&
 		queryDesc->estate->es_auxmodifytables == NIL)
 	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		finish_next(queryDesc);
 		return;
 	}
 
@@ -369,6 +373,21 @@ utility_queryid(const char *query, int location, int len)
 	return queryid != UINT64CONST(0) ? queryid : UINT64CONST(1);
 }
 
+/* The next ProcessUtility: the hook installed before ours, or the standard one. */
+static inline void
+utility_next(PlannedStmt *pstmt, const char *queryString,
+			 bool readOnlyTree, ProcessUtilityContext context,
+			 ParamListInfo params, QueryEnvironment *queryEnv,
+			 DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
 static void
 utility_nested(PlannedStmt *pstmt, const char *queryString,
 			   bool readOnlyTree, ProcessUtilityContext context,
@@ -378,12 +397,8 @@ utility_nested(PlannedStmt *pstmt, const char *queryString,
 	nesting_level++;
 	PG_TRY();
 	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
+		utility_next(pstmt, queryString, readOnlyTree, context, params,
+					 queryEnv, dest, qc);
 	}
 	PG_FINALLY();
 	{
@@ -422,38 +437,27 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
 		IsA(parsetree, DeallocateStmt))
 	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
+		utility_next(pstmt, queryString, readOnlyTree, context, params,
+					 queryEnv, dest, qc);
 		return;
 	}
 
+	/*
+	 * A queryid of 0 means either that a module before us cleared it (we
+	 * compute the core's value again), or that this is an internal
+	 * sub-command (the index of a PRIMARY KEY): part of its parent, not a
+	 * statement of its own.
+	 */
 	if (!pfg_track_utility || !pfg_enabled(nesting_level) ||
-		!IsQueryIdEnabled())
+		!IsQueryIdEnabled() ||
+		(queryid == UINT64CONST(0) && context == PROCESS_UTILITY_SUBCOMMAND))
 	{
 		utility_nested(pstmt, queryString, readOnlyTree, context, params,
 					   queryEnv, dest, qc);
 		return;
 	}
-
-	/*
-	 * A queryid of 0 means either that a module before us cleared it, or
-	 * that this is an internal sub-command (the index of a PRIMARY KEY):
-	 * part of its parent, not a statement of its own.
-	 */
 	if (queryid == UINT64CONST(0))
-	{
-		if (context == PROCESS_UTILITY_SUBCOMMAND)
-		{
-			utility_nested(pstmt, queryString, readOnlyTree, context, params,
-						   queryEnv, dest, qc);
-			return;
-		}
 		queryid = utility_queryid(queryString, location, len);
-	}
 
 	INSTR_TIME_SET_ZERO(elapsed);
 	memset(&blocks, 0, sizeof(blocks));
