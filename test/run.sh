@@ -26,19 +26,15 @@ passed=0
 failed=0
 status=0
 
-# run_phase NAME MAKE-ARGS...: run one kind of test as postgres, count results
+# run_phase NAME MAKE-ARGS...: run one kind of test as postgres, print its
+# output, count its results; returns non-zero if the phase failed
 run_phase() {
     local name=$1
     shift
     echo "== $name"
-    local log="$work/$name.log"
-    if su postgres -c "cd '$work/perfguard' && make -s PG_CONFIG='$PG_CONFIG' $*" >"$log" 2>&1; then
-        cat "$log"
-    else
-        cat "$log"
-        status=1
-    fi
-    local ok bad
+    local log="$work/$name.log" rc=0 ok bad
+    su postgres -c "cd '$work/perfguard' && make -s PG_CONFIG='$PG_CONFIG' $*" >"$log" 2>&1 || rc=1
+    cat "$log"
     case $name in
         unit)
             ok=$(grep -c '^ok ' "$log" || true)
@@ -53,29 +49,30 @@ run_phase() {
             ok=$(grep -cE '\.\.\. ok( |$)' "$log" || true)
             bad=$(grep -cE '\.\.\. FAILED' "$log" || true) ;;
     esac
-    if [ "$status" -ne 0 ] && [ "$bad" -eq 0 ] && ! grep -q '^Result: PASS' "$log" && [ "$name" != unit ]; then
-        : # a phase that failed before running tests is counted below
-    fi
     passed=$((passed + ok))
     failed=$((failed + bad))
+    [ "$rc" -eq 0 ] || status=1
+    return $rc
 }
 
-run_phase unit unittest
-phase_status=$status
-run_phase regress installcheck ISOLATION= TAP_TESTS=
-if [ "$status" -ne "$phase_status" ]; then
-    for f in "$work/perfguard/regression.diffs"; do [ -f "$f" ] && { echo "== $f"; cat "$f"; }; done
-fi
-phase_status=$status
-run_phase isolation installcheck REGRESS= TAP_TESTS=
-if [ "$status" -ne "$phase_status" ]; then
-    for f in "$work/perfguard/output_iso/regression.diffs"; do [ -f "$f" ] && { echo "== $f"; cat "$f"; }; done
-fi
-phase_status=$status
-run_phase tap installcheck REGRESS= ISOLATION=
-if [ "$status" -ne "$phase_status" ]; then
-    for f in "$work"/perfguard/tmp_check/log/regress_log_*; do [ -f "$f" ] && { echo "== $f"; tail -n 60 "$f"; }; done
-fi
+# show LINES FILE...: print the last LINES lines ("all": the whole) of
+# those of the files that exist -- what a failed phase left behind
+show() {
+    local lines=$1 f
+    shift
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        echo "== $f"
+        if [ "$lines" = all ]; then cat "$f"; else tail -n "$lines" "$f"; fi
+    done
+    return 0
+}
+
+tree=$work/perfguard
+run_phase unit unittest || true
+run_phase regress installcheck ISOLATION= TAP_TESTS= || show all "$tree/regression.diffs"
+run_phase isolation installcheck REGRESS= TAP_TESTS= || show all "$tree/output_iso/regression.diffs"
+run_phase tap installcheck REGRESS= ISOLATION= || show 60 "$tree"/tmp_check/log/regress_log_*
 
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     failed=1	# a phase failed without a test to blame (build, cluster start)
