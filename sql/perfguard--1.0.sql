@@ -36,6 +36,9 @@ CREATE FUNCTION stats_internal(
     OUT local_blks_written bigint,
     OUT temp_blks_read bigint,
     OUT temp_blks_written bigint,
+    OUT slow_calls bigint,
+    OUT plans_captured bigint,
+    OUT seq_scans bigint,
     OUT first_exec_at timestamptz,
     OUT last_exec_at timestamptz
 )
@@ -82,11 +85,63 @@ CREATE FUNCTION info(
     OUT statements bigint,
     OUT evictions bigint,
     OUT stats_reset timestamptz,
-    OUT query_text_length integer
+    OUT query_text_length integer,
+    OUT events bigint,
+    OUT events_dropped bigint,
+    OUT events_memory bigint
 )
 RETURNS record
 AS 'MODULE_PATHNAME', 'perfguard_info'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 COMMENT ON FUNCTION info() IS
-    'perfguard library version, sizing and table usage';
+    'perfguard library version, sizing, and use of the statistics table and the event store';
+
+-- The event store: what perfguard's detectors noticed.
+CREATE FUNCTION events_internal(
+    OUT event_id bigint,
+    OUT event_time timestamptz,
+    OUT kind text,
+    OUT dbid oid,
+    OUT userid oid,
+    OUT toplevel boolean,
+    OUT fingerprint bigint,
+    OUT queryid bigint,
+    OUT query text,
+    OUT duration_ms double precision,
+    OUT plan_format text,
+    OUT plan text,
+    OUT detail jsonb
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'perfguard_events'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION events_internal() IS
+    'perfguard events; use the view perfguard.events';
+
+CREATE VIEW events AS
+    SELECT e.event_id, e.event_time, e.kind,
+           e.dbid, d.datname AS database,
+           e.userid, r.rolname AS username,
+           e.toplevel, e.fingerprint, e.queryid, e.query,
+           e.duration_ms, e.plan_format, e.plan, e.detail
+      FROM events_internal() e
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = e.dbid
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = e.userid;
+
+COMMENT ON VIEW events IS
+    'perfguard events (slow plans, sequential scans of large tables, ...), oldest first';
+
+GRANT SELECT ON events TO PUBLIC;
+
+-- Forget all events, or the events of one kind.
+CREATE FUNCTION reset_events(kind text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'perfguard_reset_events'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION reset_events(text) IS
+    'forget perfguard events: all of them (and the dropped-events count), or those of one kind; returns the number removed';
+
+REVOKE ALL ON FUNCTION reset_events(text) FROM PUBLIC;

@@ -28,13 +28,14 @@
 #include "utils/hsearch.h"
 
 #include "compat.h"
+#include "events.h"
 #include "fingerprint.h"
 #include "guc.h"
 #include "perfguard.h"
 #include "stats.h"
 
-#define PFG_STATS_COLS	28
-#define PFG_INFO_COLS	6
+#define PFG_STATS_COLS	31
+#define PFG_INFO_COLS	9
 
 PG_FUNCTION_INFO_V1(perfguard_stats);
 PG_FUNCTION_INFO_V1(perfguard_reset);
@@ -137,6 +138,9 @@ perfguard_stats(PG_FUNCTION_ARGS)
 		values[i++] = Int64GetDatum(c.local_blks_written);
 		values[i++] = Int64GetDatum(c.temp_blks_read);
 		values[i++] = Int64GetDatum(c.temp_blks_written);
+		values[i++] = Int64GetDatum(c.slow_calls);
+		values[i++] = Int64GetDatum(c.plans_captured);
+		values[i++] = Int64GetDatum(c.seq_scans);
 		values[i++] = TimestampTzGetDatum(c.first_exec);
 		values[i++] = TimestampTzGetDatum(c.last_exec);
 		Assert(i == PFG_STATS_COLS);
@@ -191,6 +195,8 @@ perfguard_info(PG_FUNCTION_ARGS)
 	bool		nulls[PFG_INFO_COLS];
 	int64		evictions;
 	TimestampTz stats_reset;
+	int64		events;
+	int64		events_dropped;
 
 	pfg_check_loaded();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -208,6 +214,10 @@ perfguard_info(PG_FUNCTION_ARGS)
 	values[3] = Int64GetDatum(evictions);
 	values[4] = TimestampTzGetDatum(stats_reset);
 	values[5] = Int32GetDatum(pfg_query_text_length);
+	pfg_events_counts(&events, &events_dropped);
+	values[6] = Int64GetDatum(events);
+	values[7] = Int64GetDatum(events_dropped);
+	values[8] = Int64GetDatum((int64) pfg_events_memory * 1024);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -358,3 +358,41 @@ pfg_fingerprint(const char *query, int query_len,
 	pfree(tokens);
 	return h;
 }
+
+/*
+ * pfg_cursor_query_offset
+ *		Where the query of a DECLARE ... CURSOR ... FOR query statement
+ *		starts: the byte offset, in query[0 .. query_len), of the first
+ *		token after the keyword FOR; -1 if there is none.  The cursor's
+ *		name and options come before FOR and cannot contain it unquoted.
+ */
+int
+pfg_cursor_query_offset(const char *query, int query_len)
+{
+	char	   *buf = pnstrdup(query, query_len);
+	core_yyscan_t yyscanner;
+	core_yy_extra_type yyextra;
+	core_YYSTYPE yylval;
+	YYLTYPE		yylloc;
+	bool		seen_for = false;
+	int			offset = -1;
+
+	yyscanner = scanner_init(buf, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	yyextra.escape_string_warning = false;
+	for (;;)
+	{
+		int			code = core_yylex(&yylval, &yylloc, yyscanner);
+
+		if (code == 0)
+			break;
+		if (seen_for)
+		{
+			offset = yylloc;
+			break;
+		}
+		seen_for = (code == FOR);
+	}
+	scanner_finish(yyscanner);
+	pfree(buf);
+	return offset;
+}

@@ -15,7 +15,9 @@
 
 #include <limits.h>
 
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/varlena.h"
 
 #include "guc.h"
 
@@ -24,6 +26,32 @@ int			pfg_query_text_length = 1024;
 int			pfg_track = PFG_TRACK_TOP;
 bool		pfg_save = true;
 bool		pfg_track_utility = true;
+int			pfg_events_memory = 2048;
+bool		pfg_log_events = false;
+int			pfg_log_events_level = LOG;
+int			pfg_capture_min_duration = 1000;
+int			pfg_capture_mode = PFG_CAPTURE_ADAPTIVE;
+bool		pfg_capture_analyze = true;
+bool		pfg_capture_buffers = true;
+bool		pfg_capture_timing = false;
+int			pfg_capture_format = PFG_FORMAT_TEXT;
+double		pfg_capture_sample_rate = 1.0;
+bool		pfg_capture_nested = false;
+int			pfg_capture_interval = 60;
+int			pfg_seqscan_min_rows = 10000;
+char	   *pfg_seqscan_ignore = NULL;
+
+/*
+ * The parsed perfguard.seqscan_ignore: count, then that many NUL-terminated
+ * names, each "relation" or "schema.relation", folded as identifiers are.
+ */
+typedef struct PfgIgnoreList
+{
+	int			count;
+	char		names[FLEXIBLE_ARRAY_MEMBER];
+} PfgIgnoreList;
+
+static PfgIgnoreList *seqscan_ignore_list = NULL;
 
 static const struct config_enum_entry track_options[] =
 {
@@ -32,6 +60,115 @@ static const struct config_enum_entry track_options[] =
 	{"all", PFG_TRACK_ALL, false},
 	{NULL, 0, false}
 };
+
+static const struct config_enum_entry capture_mode_options[] =
+{
+	{"adaptive", PFG_CAPTURE_ADAPTIVE, false},
+	{"always", PFG_CAPTURE_ALWAYS, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry format_options[] =
+{
+	{"text", PFG_FORMAT_TEXT, false},
+	{"json", PFG_FORMAT_JSON, false},
+	{NULL, 0, false}
+};
+
+/* The levels auto_explain offers for its log output, and the same names. */
+static const struct config_enum_entry log_level_options[] =
+{
+	{"debug5", DEBUG5, false},
+	{"debug4", DEBUG4, false},
+	{"debug3", DEBUG3, false},
+	{"debug2", DEBUG2, false},
+	{"debug1", DEBUG1, false},
+	{"debug", DEBUG2, true},
+	{"info", INFO, false},
+	{"notice", NOTICE, false},
+	{"warning", WARNING, false},
+	{"log", LOG, false},
+	{NULL, 0, false}
+};
+
+/*
+ * check_seqscan_ignore
+ *		Parse a comma-separated list of relation names into the flat form
+ *		that pfg_seqscan_ignored() reads.
+ */
+static bool
+check_seqscan_ignore(char **newval, void **extra, GucSource source)
+{
+	char	   *raw;
+	List	   *names;
+	ListCell   *lc;
+	Size		size = offsetof(PfgIgnoreList, names);
+	PfgIgnoreList *list;
+	char	   *p;
+
+	raw = pstrdup(*newval ? *newval : "");
+	if (!SplitIdentifierString(raw, ',', &names))
+	{
+		GUC_check_errdetail("List syntax is invalid.");
+		pfree(raw);
+		list_free(names);
+		return false;
+	}
+	foreach(lc, names)
+		size += strlen((char *) lfirst(lc)) + 1;
+
+	list = (PfgIgnoreList *) malloc(size);	/* GUC "extra" memory is malloc'd */
+	if (list == NULL)
+		return false;
+	list->count = list_length(names);
+	p = list->names;
+	foreach(lc, names)
+	{
+		strcpy(p, (char *) lfirst(lc));
+		p += strlen(p) + 1;
+	}
+	pfree(raw);
+	list_free(names);
+	*extra = list;
+	return true;
+}
+
+static void
+assign_seqscan_ignore(const char *newval, void *extra)
+{
+	seqscan_ignore_list = (PfgIgnoreList *) extra;
+}
+
+/*
+ * pfg_seqscan_ignored
+ *		Is this relation listed in perfguard.seqscan_ignore?  An entry with
+ *		a dot names schema.relation, one without names a relation in any
+ *		schema.
+ */
+bool
+pfg_seqscan_ignored(const char *nspname, const char *relname)
+{
+	const char *p;
+
+	if (seqscan_ignore_list == NULL)
+		return false;
+	p = seqscan_ignore_list->names;
+	for (int i = 0; i < seqscan_ignore_list->count; i++)
+	{
+		const char *dot = strchr(p, '.');
+
+		if (dot == NULL)
+		{
+			if (strcmp(p, relname) == 0)
+				return true;
+		}
+		else if (strncmp(p, nspname, dot - p) == 0 &&
+				 nspname[dot - p] == '\0' && strcmp(dot + 1, relname) == 0)
+			return true;
+		p += strlen(p) + 1;
+	}
+	return false;
+}
 
 /*
  * pfg_define_gucs
@@ -79,6 +216,118 @@ pfg_define_gucs(void)
 							 true,
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("perfguard.events_memory",
+							"Sets the shared memory that holds perfguard's events.",
+							"When it is full, the oldest events are dropped first.",
+							&pfg_events_memory,
+							2048, 64, INT_MAX / 1024,
+							PGC_POSTMASTER, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("perfguard.log_events",
+							 "Writes every event perfguard records to the server log too.",
+							 NULL,
+							 &pfg_log_events,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("perfguard.log_events_level",
+							 "Sets the message level of events written to the server log.",
+							 NULL,
+							 &pfg_log_events_level,
+							 LOG, log_level_options,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("perfguard.capture_min_duration",
+							"Sets the execution time above which a statement's plan is captured.",
+							"-1 turns plan capture off; 0 captures every statement.",
+							&pfg_capture_min_duration,
+							1000, -1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("perfguard.capture_mode",
+							 "Selects when statements run with per-node instrumentation.",
+							 "adaptive instruments only the next executions of a statement that was slow; always instruments every statement.",
+							 &pfg_capture_mode,
+							 PFG_CAPTURE_ADAPTIVE, capture_mode_options,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("perfguard.capture_analyze",
+							 "Captures plans with actual row counts (EXPLAIN ANALYZE).",
+							 "When off, captured plans show the planner's estimates only and no statement is instrumented.",
+							 &pfg_capture_analyze,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("perfguard.capture_buffers",
+							 "Includes buffer usage in plans captured with actual row counts.",
+							 NULL,
+							 &pfg_capture_buffers,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("perfguard.capture_timing",
+							 "Includes per-node timing in plans captured with actual row counts.",
+							 "Per-node timing reads the clock twice per row of every node, which can double the run time of some statements.",
+							 &pfg_capture_timing,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("perfguard.capture_format",
+							 "Selects the format of captured plans.",
+							 NULL,
+							 &pfg_capture_format,
+							 PFG_FORMAT_TEXT, format_options,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("perfguard.capture_sample_rate",
+							 "Sets the fraction of slow statements whose plan is captured.",
+							 NULL,
+							 &pfg_capture_sample_rate,
+							 1.0, 0.0, 1.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("perfguard.capture_nested",
+							 "Captures the plans of statements run inside functions too.",
+							 NULL,
+							 &pfg_capture_nested,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("perfguard.capture_interval",
+							"Sets the minimum time between two events of the same kind for the same statement.",
+							"Executions in between are still counted in perfguard.stats.  0 records every event.",
+							&pfg_capture_interval,
+							60, 0, INT_MAX / 1000,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("perfguard.seqscan_min_rows",
+							"Sets the table size, in rows, from which a sequential scan is flagged.",
+							"-1 turns the sequential-scan detector off.",
+							&pfg_seqscan_min_rows,
+							10000, -1, INT_MAX,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("perfguard.seqscan_ignore",
+							   "Lists relations whose sequential scans are never flagged.",
+							   "A comma-separated list of names, each \"relation\" or \"schema.relation\".",
+							   &pfg_seqscan_ignore,
+							   "",
+							   PGC_SUSET, GUC_LIST_INPUT,
+							   check_seqscan_ignore, assign_seqscan_ignore, NULL);
 
 	MarkGUCPrefixReserved("perfguard");
 }

@@ -15,14 +15,48 @@ typedef enum PfgTrackLevel
 	PFG_TRACK_ALL				/* all statements, including nested ones */
 } PfgTrackLevel;
 
+typedef enum PfgCaptureMode
+{
+	PFG_CAPTURE_ADAPTIVE,		/* instrument only statements known to be slow */
+	PFG_CAPTURE_ALWAYS			/* instrument every statement */
+} PfgCaptureMode;
+
+typedef enum PfgPlanFormat
+{
+	PFG_FORMAT_TEXT,
+	PFG_FORMAT_JSON
+} PfgPlanFormat;
+
 /* sizing: read once, at server start */
 extern int	pfg_max_queries;
 extern int	pfg_query_text_length;
+extern int	pfg_events_memory;	/* kB */
 
 /* behaviour */
 extern int	pfg_track;
 extern bool pfg_save;
 extern bool pfg_track_utility;
+
+/* events */
+extern bool pfg_log_events;
+extern int	pfg_log_events_level;
+
+/* slow-plan capture */
+extern int	pfg_capture_min_duration;	/* ms; -1: off */
+extern int	pfg_capture_mode;
+extern bool pfg_capture_analyze;
+extern bool pfg_capture_buffers;
+extern bool pfg_capture_timing;
+extern int	pfg_capture_format;
+extern double pfg_capture_sample_rate;
+extern bool pfg_capture_nested;
+extern int	pfg_capture_interval;	/* s; 0: no limit */
+
+/* sequential-scan detector */
+extern int	pfg_seqscan_min_rows;	/* -1: off */
+extern char *pfg_seqscan_ignore;
+
+extern bool pfg_seqscan_ignored(const char *nspname, const char *relname);
 
 extern void pfg_define_gucs(void);
 

@@ -26,20 +26,36 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "common/hashfn.h"
+#include "common/pg_prng.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "nodes/parsenodes.h"
-#include "common/hashfn.h"
+#include "parser/analyze.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
+#include "utils/portal.h"
 
 #include "compat.h"
 #include PFG_QUERYJUMBLE_HEADER
 
+#include "capture.h"
+#include "fingerprint.h"
 #include "guc.h"
 #include "perfguard.h"
+#include "seqscan.h"
 #include "stats.h"
 
 static int	nesting_level = 0;
+
+/*
+ * While a DECLARE CURSOR runs: its nesting level and the cursor's name, so
+ * that ExecutorStart can tell the cursor's own query (which runs as the
+ * statement the client declared, one level deeper) from statements that
+ * run while it is planned.
+ */
+static int	declare_level = -1;
+static const char *declare_name = NULL;
 
 /* One tracked execution, from ExecutorStart until its es_query_cxt goes. */
 typedef struct PfgExec
@@ -49,6 +65,11 @@ typedef struct PfgExec
 	MemoryContextCallback cb;	/* releases the record */
 	instr_time	elapsed;		/* Run + Finish time so far */
 	PfgBlocks	blocks;			/* Run + Finish buffer counters so far */
+	uint64		rows;			/* rows processed by the Run calls so far */
+	bool		stats;			/* account it in the statistics table */
+	bool		capture;		/* its plan may be captured */
+	bool		armed;			/* instrumented because it was armed */
+	bool		toplevel;		/* sent by the client */
 } PfgExec;
 
 /*
@@ -65,6 +86,7 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 
 /*
  * Is a statement at this nesting level tracked?  Parallel workers report
@@ -163,7 +185,8 @@ exec_release(void *arg)
  *		the query's memory context, and put it first in the active list.
  */
 static void
-exec_begin(QueryDesc *queryDesc)
+exec_begin(QueryDesc *queryDesc, bool stats, bool capture, bool armed,
+		   bool toplevel)
 {
 	PfgExec    *ex = NULL;
 
@@ -180,6 +203,11 @@ exec_begin(QueryDesc *queryDesc)
 	ex->queryDesc = queryDesc;
 	INSTR_TIME_SET_ZERO(ex->elapsed);
 	memset(&ex->blocks, 0, sizeof(PfgBlocks));
+	ex->rows = 0;
+	ex->stats = stats;
+	ex->capture = capture;
+	ex->armed = armed;
+	ex->toplevel = toplevel;
 	ex->cb.func = exec_release;
 	ex->cb.arg = ex;
 	MemoryContextRegisterResetCallback(queryDesc->estate->es_query_cxt, &ex->cb);
@@ -202,22 +230,73 @@ exec_find(QueryDesc *queryDesc)
 }
 
 /*
+ * exec_level
+ *		The nesting level a starting execution counts at: its own, except
+ *		for the query of a cursor being declared, which counts at the level
+ *		of its DECLARE (PortalStart makes the cursor's portal active while
+ *		the executor starts its query).
+ */
+static inline int
+exec_level(void)
+{
+	if (declare_level >= 0 && nesting_level == declare_level + 1 &&
+		ActivePortal != NULL && declare_name != NULL &&
+		strcmp(ActivePortal->name, declare_name) == 0)
+		return declare_level;
+	return nesting_level;
+}
+
+/*
  * pfg_ExecutorStart
- *		Decide whether this execution is tracked.  EXPLAIN without ANALYZE
- *		starts and ends the executor but runs nothing, so it is not.
+ *		Decide whether this execution is tracked, and whether it runs with
+ *		per-node instrumentation for a plan capture (every statement in
+ *		capture_mode = always; an armed statement in adaptive mode).
+ *		EXPLAIN without ANALYZE starts and ends the executor but runs
+ *		nothing, so it is not tracked.
  */
 static void
 pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	uint64		queryid = queryDesc->plannedstmt->queryId;
+	int			level = nesting_level;
+	bool		stats = false;
+	bool		capture = false;
+	bool		armed = false;
+
+	if (queryid != UINT64CONST(0) && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
+		!IsParallelWorker())
+	{
+		level = exec_level();
+		stats = pfg_enabled(level);
+		capture = pfg_capture_min_duration >= 0 &&
+			pfg_track != PFG_TRACK_NONE &&
+			(level == 0 || pfg_capture_nested);
+		if (capture && pfg_capture_analyze)
+		{
+			bool		instrument = false;
+
+			if (pfg_capture_mode == PFG_CAPTURE_ALWAYS)
+			{
+				instrument = pfg_capture_sample_rate >= 1.0 ||
+					pg_prng_double(&pg_global_prng_state) < pfg_capture_sample_rate;
+				capture = instrument;
+			}
+			else
+				instrument = armed = pfg_capture_is_armed(queryid);
+			if (instrument)
+				queryDesc->instrument_options |= INSTRUMENT_ROWS |
+					(pfg_capture_buffers ? INSTRUMENT_BUFFERS : 0) |
+					(pfg_capture_timing ? INSTRUMENT_TIMER : 0);
+		}
+	}
+
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
-	if (pfg_enabled(nesting_level) &&
-		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
-		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
-		exec_begin(queryDesc);
+	if (stats || capture)
+		exec_begin(queryDesc, stats, capture, armed, level == 0);
 }
 
 /*
@@ -273,8 +352,8 @@ finish_nested(QueryDesc *queryDesc)
 
 /*
  * pfg_ExecutorRun
- *		Run one piece of the query, adding its time and buffer counters to
- *		the execution's record.  A piece that fails adds nothing: the
+ *		Run one piece of the query, adding its time, buffer counters and
+ *		rows to the execution's record.  A piece that fails adds nothing: the
  *		statement is not counted.
  */
 static void
@@ -293,6 +372,8 @@ pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	mark_start(&mark);
 	run_nested(queryDesc, direction, count, execute_once);
 	mark_add(&mark, &ex->elapsed, &ex->blocks);
+	/* each Run counts its rows afresh: a cursor's FETCHes add up */
+	ex->rows += queryDesc->estate->es_processed;
 }
 
 /*
@@ -330,9 +411,49 @@ pfg_ExecutorFinish(QueryDesc *queryDesc)
 }
 
 /*
+ * exec_detect
+ *		Run the detectors on a finished execution, before the executor
+ *		frees its plan state: flag sequential scans of large tables, and
+ *		capture the plan of a slow statement.
+ */
+static void
+exec_detect(PfgExec *ex, double ms, PfgFound *found)
+{
+	QueryDesc  *queryDesc = ex->queryDesc;
+	PfgSeqScanHits hits;
+	PfgDetect	d;
+
+	memset(&d, 0, sizeof(d));
+	d.queryDesc = queryDesc;
+	d.queryid = queryDesc->plannedstmt->queryId;
+	d.toplevel = ex->toplevel;
+	d.duration_ms = ms;
+	d.rows = ex->rows;
+
+	if (ex->stats && pfg_seqscan_min_rows >= 0 &&
+		pfg_seqscan_find(queryDesc, &hits) > 0)
+	{
+		found->seq_scan = true;
+		pfg_seqscan_record(&d, &hits);
+	}
+	if (ex->capture && pfg_capture_min_duration >= 0)
+	{
+		if (ms >= pfg_capture_min_duration)
+		{
+			found->slow = true;
+			found->captured = pfg_capture_slow(&d, ex->armed);
+		}
+		else if (ex->armed)
+			pfg_capture_armed_fast(d.queryid);
+	}
+	if (d.query)
+		pfree(d.query);
+}
+
+/*
  * pfg_ExecutorEnd
- *		Account the finished execution, then let the executor clean up
- *		(which also releases the execution's record).
+ *		Run the detectors and account the finished execution, then let the
+ *		executor clean up (which also releases the execution's record).
  */
 static void
 pfg_ExecutorEnd(QueryDesc *queryDesc)
@@ -340,14 +461,19 @@ pfg_ExecutorEnd(QueryDesc *queryDesc)
 	PfgExec    *ex = exec_find(queryDesc);
 
 	if (ex)
-		pfg_stats_store(queryDesc->sourceText,
-						queryDesc->plannedstmt->stmt_location,
-						queryDesc->plannedstmt->stmt_len,
-						queryDesc->plannedstmt->queryId,
-						nesting_level == 0,
-						INSTR_TIME_GET_MILLISEC(ex->elapsed),
-						queryDesc->estate->es_processed,
-						&ex->blocks);
+	{
+		double		ms = INSTR_TIME_GET_MILLISEC(ex->elapsed);
+		PfgFound	found = {false, false, false};
+
+		exec_detect(ex, ms, &found);
+		if (ex->stats)
+			pfg_stats_store(queryDesc->sourceText,
+							queryDesc->plannedstmt->stmt_location,
+							queryDesc->plannedstmt->stmt_len,
+							queryDesc->plannedstmt->queryId,
+							ex->toplevel, ms,
+							ex->rows, &ex->blocks, &found);
+	}
 
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
@@ -394,6 +520,14 @@ utility_nested(PlannedStmt *pstmt, const char *queryString,
 			   ParamListInfo params, QueryEnvironment *queryEnv,
 			   DestReceiver *dest, QueryCompletion *qc)
 {
+	int			save_declare_level = declare_level;
+	const char *save_declare_name = declare_name;
+
+	if (IsA(pstmt->utilityStmt, DeclareCursorStmt))
+	{
+		declare_level = nesting_level;
+		declare_name = ((DeclareCursorStmt *) pstmt->utilityStmt)->portalname;
+	}
 	nesting_level++;
 	PG_TRY();
 	{
@@ -403,6 +537,8 @@ utility_nested(PlannedStmt *pstmt, const char *queryString,
 	PG_FINALLY();
 	{
 		nesting_level--;
+		declare_level = save_declare_level;
+		declare_name = save_declare_name;
 	}
 	PG_END_TRY();
 }
@@ -472,7 +608,46 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		rows = qc->nprocessed;
 
 	pfg_stats_store(queryString, location, len, queryid, nesting_level == 0,
-					INSTR_TIME_GET_MILLISEC(elapsed), rows, &blocks);
+					INSTR_TIME_GET_MILLISEC(elapsed), rows, &blocks, NULL);
+}
+
+/*
+ * pfg_post_parse_analyze
+ *		Give the query of a DECLARE CURSOR a queryid and its own place in
+ *		the text.  PostgreSQL 15 computes a queryid for the DECLARE only;
+ *		its query, run piece by piece by FETCH, would otherwise have none
+ *		and go untracked.  The query is jumbled as if it had been sent on
+ *		its own, so the cursor's executions count with the same statement
+ *		run directly.
+ */
+static void
+pfg_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query, jstate);
+
+	if (query->utilityStmt && IsA(query->utilityStmt, DeclareCursorStmt) &&
+		IsQueryIdEnabled() && pfg_track != PFG_TRACK_NONE)
+	{
+		DeclareCursorStmt *stmt = (DeclareCursorStmt *) query->utilityStmt;
+		Query	   *inner = (Query *) stmt->query;
+		int			location = query->stmt_location;
+		int			len = query->stmt_len;
+		const char *text;
+		int			offset;
+
+		if (inner == NULL || !IsA(inner, Query) || pstate->p_sourcetext == NULL)
+			return;
+		text = CleanQuerytext(pstate->p_sourcetext, &location, &len);
+		offset = pfg_cursor_query_offset(text, len);
+		if (offset >= 0)
+		{
+			inner->stmt_location = location + offset;
+			inner->stmt_len = len - offset;
+		}
+		if (inner->queryId == UINT64CONST(0))
+			(void) JumbleQuery(inner, pstate->p_sourcetext);
+	}
 }
 
 /*
@@ -492,4 +667,6 @@ pfg_hooks_init(void)
 	ExecutorEnd_hook = pfg_ExecutorEnd;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = pfg_ProcessUtility;
+	prev_post_parse_analyze = post_parse_analyze_hook;
+	post_parse_analyze_hook = pfg_post_parse_analyze;
 }

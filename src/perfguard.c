@@ -18,6 +18,8 @@
 
 #include "compat.h"
 #include PFG_QUERYJUMBLE_HEADER
+#include "capture.h"
+#include "events.h"
 #include "guc.h"
 #include "perfguard.h"
 #include "stats.h"
@@ -49,5 +51,7 @@ _PG_init(void)
 				 errhint("Set compute_query_id to \"auto\" (the default) or \"on\".")));
 
 	pfg_stats_init();
+	pfg_events_init();
+	pfg_capture_init();
 	pfg_hooks_init();
 }

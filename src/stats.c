@@ -48,7 +48,7 @@
 
 #define PFG_DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/perfguard.stat"
 #define PFG_DUMP_MAGIC		0x50464731	/* "PFG1" */
-#define PFG_DUMP_FORMAT		1
+#define PFG_DUMP_FORMAT		2
 
 /* Eviction frees this share of the table at once, and at least 10 entries. */
 #define PFG_EVICT_PERCENT	5
@@ -373,15 +373,15 @@ load_dump(void)
 }
 
 /*
- * clean_shutdown
+ * pfg_clean_shutdown
  *		True if pg_control says that the cluster was shut down cleanly: the
  *		shutdown checkpoint has been written.  In PostgreSQL 15 the
  *		postmaster also exits with code 0 after an immediate shutdown, when
  *		backends may have been killed in the middle of an update, so the
  *		exit code alone does not tell.  Never raises an ERROR.
  */
-static bool
-clean_shutdown(void)
+bool
+pfg_clean_shutdown(void)
 {
 	ControlFileData control;
 	pg_crc32c	crc;
@@ -421,7 +421,7 @@ write_dump(int code, Datum arg)
 	const char *tmpfile = PFG_DUMP_FILE ".tmp";
 
 	/* Don't save after a crash or an immediate shutdown, nor when asked not to. */
-	if (code != 0 || pfg_shared == NULL || !pfg_save || !clean_shutdown())
+	if (code != 0 || pfg_shared == NULL || !pfg_save || !pfg_clean_shutdown())
 		return;
 
 	file = AllocateFile(tmpfile, PG_BINARY_W);
@@ -565,7 +565,7 @@ pfg_check_loaded(void)
 void
 pfg_stats_store(const char *query, int query_location, int query_len,
 				uint64 queryid, bool toplevel, double total_ms,
-				uint64 rows, const PfgBlocks *blocks)
+				uint64 rows, const PfgBlocks *blocks, const PfgFound *found)
 {
 	PfgKey		key;
 	PfgEntry   *entry;
@@ -641,6 +641,12 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 	c->local_blks_written += blocks->local_written;
 	c->temp_blks_read += blocks->temp_read;
 	c->temp_blks_written += blocks->temp_written;
+	if (found)
+	{
+		c->slow_calls += found->slow;
+		c->plans_captured += found->captured;
+		c->seq_scans += found->seq_scan;
+	}
 	c->last_exec = GetCurrentStatementStartTimestamp();
 	c->usage += 1.0;
 	pfg_hist_add_bucket(&entry->hist, bucket);

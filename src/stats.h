@@ -38,6 +38,14 @@ typedef struct PfgBlocks
 	int64		temp_written;
 } PfgBlocks;
 
+/* What the detectors found in one execution. */
+typedef struct PfgFound
+{
+	bool		slow;			/* ran at least capture_min_duration */
+	bool		captured;		/* its plan was captured */
+	bool		seq_scan;		/* it had a flagged sequential scan */
+} PfgFound;
+
 /* Counters of one entry; read and written only under the entry's mutex. */
 typedef struct PfgCounters
 {
@@ -58,6 +66,9 @@ typedef struct PfgCounters
 	int64		local_blks_written;
 	int64		temp_blks_read;
 	int64		temp_blks_written;
+	int64		slow_calls;		/* executions over capture_min_duration */
+	int64		plans_captured; /* slow_plan events recorded */
+	int64		seq_scans;		/* executions with a flagged seq scan */
 	TimestampTz first_exec;
 	TimestampTz last_exec;
 	double		usage;			/* for eviction: calls, decayed */
@@ -96,10 +107,12 @@ extern PfgShared *pfg_shared;
 
 extern void pfg_stats_init(void);
 extern void pfg_check_loaded(void);
+extern bool pfg_clean_shutdown(void);
 
 extern void pfg_stats_store(const char *query, int query_location, int query_len,
 							uint64 queryid, bool toplevel, double total_ms,
-							uint64 rows, const PfgBlocks *blocks);
+							uint64 rows, const PfgBlocks *blocks,
+							const PfgFound *found);
 extern int64 pfg_stats_reset(bool all, uint64 fingerprint);
 extern int64 pfg_stats_count(void);
 

@@ -1,0 +1,838 @@
+/*-------------------------------------------------------------------------
+ * events.c
+ *	  The event store: a fixed-size ring of what perfguard's detectors
+ *	  report (slow plans, sequential scans, N+1 patterns), its persistence,
+ *	  its log output and the SQL functions that read and reset it.
+ *
+ * The store is one buffer of perfguard.events_memory bytes in shared
+ * memory.  Events are variable-size records written one after another;
+ * positions are counted in bytes since the store was created (virtual
+ * positions, which only grow), and a record lives at position % size.  A
+ * record never wraps around the end of the buffer: when it does not fit
+ * before the end, the rest of the buffer is filled with a padding record
+ * first.  When the buffer is full, the oldest records are dropped, and
+ * the number of events dropped is counted.  An event is at most a quarter
+ * of the buffer; a plan longer than that is truncated, and the event's
+ * detail says so.
+ *
+ * Locking: pfg_events->lock, held exclusively to add or remove events,
+ * shared to read them.  Nothing is allocated, and nothing can fail, while
+ * the lock is held, except the copy made by the reading function, which
+ * is taken in one piece before the lock.
+ *
+ * The store is saved to pg_stat/perfguard_events.stat at a clean shutdown
+ * and read back at the next start, like the statistics.
+ *
+ * IDENTIFICATION	  src/events.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalog/pg_authid.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/pg_crc32c.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "events.h"
+#include "guc.h"
+#include "stats.h"
+
+#define PFG_EVENTS_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/perfguard_events.stat"
+#define PFG_EVENTS_MAGIC	0x50464745	/* "PFGE" */
+#define PFG_EVENTS_FORMAT	1
+
+#define PFG_EVENTS_COLS		13
+
+/* One stored event; its four strings follow, each NUL-terminated. */
+typedef struct PfgEventRec
+{
+	uint32		size;			/* bytes of the whole record, MAXALIGNed */
+	int16		kind;			/* PfgEventKind; NONE: padding or removed */
+	int16		plan_format;
+	int64		id;
+	TimestampTz time;
+	Oid			dbid;
+	Oid			userid;
+	uint64		fingerprint;
+	uint64		queryid;
+	double		duration_ms;
+	int32		encoding;
+	bool		toplevel;
+	bool		has_plan;
+	bool		plan_truncated;
+	int32		query_len;
+	int32		plan_len;
+	int32		detail_len;
+	int32		private_len;
+} PfgEventRec;
+
+#define PFG_EVENT_REC_FIXED		MAXALIGN(sizeof(PfgEventRec))
+
+typedef struct PfgEventsShared
+{
+	LWLock	   *lock;
+	uint64		size;			/* bytes in buf */
+	uint64		head;			/* virtual position of the oldest record */
+	uint64		tail;			/* virtual position of the next record */
+	int64		count;			/* events stored */
+	int64		next_id;		/* id of the next event */
+	int64		dropped;		/* events dropped to make room */
+	char		buf[FLEXIBLE_ARRAY_MEMBER];
+} PfgEventsShared;
+
+typedef struct PfgEventsDumpHeader
+{
+	uint32		magic;
+	uint32		format;
+	uint32		pg_major;
+	uint32		rec_fixed;
+	int64		count;
+	int64		next_id;
+	int64		dropped;
+} PfgEventsDumpHeader;
+
+static PfgEventsShared *pfg_events = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static const char *const kind_names[] = {
+	"removed", "slow_plan", "seq_scan", "n_plus_one", "row_by_row_dml"
+};
+
+PG_FUNCTION_INFO_V1(perfguard_events);
+PG_FUNCTION_INFO_V1(perfguard_reset_events);
+
+const char *
+pfg_event_kind_name(PfgEventKind kind)
+{
+	Assert(kind >= 0 && kind <= PFG_EVENT_KIND_MAX);
+	return kind_names[kind];
+}
+
+static Size
+events_buffer_size(void)
+{
+	return MAXALIGN((Size) pfg_events_memory * 1024);
+}
+
+static Size
+events_memsize(void)
+{
+	return add_size(MAXALIGN(offsetof(PfgEventsShared, buf)),
+					events_buffer_size());
+}
+
+static inline PfgEventRec *
+rec_at(uint64 pos)
+{
+	return (PfgEventRec *) (pfg_events->buf + pos % pfg_events->size);
+}
+
+/* The largest record the store takes. */
+static inline Size
+rec_max(void)
+{
+	return MAXALIGN_DOWN(pfg_events->size / 4);
+}
+
+/*
+ * drop_oldest
+ *		Remove the record at the head.  Caller holds the lock exclusively.
+ */
+static void
+drop_oldest(void)
+{
+	PfgEventRec *rec = rec_at(pfg_events->head);
+
+	if (rec->kind != PFG_EVENT_NONE)
+	{
+		pfg_events->count--;
+		pfg_events->dropped++;
+	}
+	pfg_events->head += rec->size;
+}
+
+/*
+ * make_room
+ *		Reserve size bytes at the tail, dropping old records as needed, and
+ *		return where they start.  Caller holds the lock exclusively; size is
+ *		at most rec_max().
+ */
+static PfgEventRec *
+make_room(Size size)
+{
+	uint64		to_end = pfg_events->size - pfg_events->tail % pfg_events->size;
+	PfgEventRec *rec;
+
+	if (to_end < size)
+	{
+		/* pad up to the end of the buffer, so that no record wraps */
+		while (pfg_events->size - (pfg_events->tail - pfg_events->head) < to_end)
+			drop_oldest();
+		rec = rec_at(pfg_events->tail);
+		rec->size = to_end;
+		rec->kind = PFG_EVENT_NONE;
+		pfg_events->tail += to_end;
+	}
+	while (pfg_events->size - (pfg_events->tail - pfg_events->head) < size)
+		drop_oldest();
+	rec = rec_at(pfg_events->tail);
+	pfg_events->tail += size;
+	return rec;
+}
+
+/*
+ * store_record
+ *		Copy a complete record (header and strings) into the ring.  Caller
+ *		holds the lock exclusively.
+ */
+static void
+store_record(const PfgEventRec *src)
+{
+	PfgEventRec *rec = make_room(src->size);
+
+	memcpy(rec, src, src->size);
+	pfg_events->count++;
+}
+
+/*
+ * rec_strings
+ *		The four strings of a record.
+ */
+static inline void
+rec_strings(const PfgEventRec *rec, const char **query, const char **plan,
+			const char **detail, const char **private)
+{
+	const char *p = (const char *) rec + PFG_EVENT_REC_FIXED;
+
+	*query = p;
+	p += rec->query_len + 1;
+	*plan = p;
+	p += rec->plan_len + 1;
+	*detail = p;
+	p += rec->detail_len + 1;
+	*private = p;
+}
+
+static inline Size
+rec_needed(const PfgEventRec *rec)
+{
+	return PFG_EVENT_REC_FIXED + rec->query_len + rec->plan_len +
+		rec->detail_len + rec->private_len + 4;
+}
+
+/* Clip len bytes of text to at most max bytes, on a character boundary. */
+static int
+clip(const char *text, int len, int max)
+{
+	if (len <= max)
+		return len;
+	return pg_mbcliplen(text, len, Max(max, 0));
+}
+
+static void
+log_event(const PfgEventData *ev, int64 id)
+{
+	ereport(pfg_log_events_level,
+			(errmsg("perfguard recorded %s event %lld",
+					pfg_event_kind_name(ev->kind), (long long) id),
+			 errdetail_internal("fingerprint: %lld, duration: %.3f ms\n"
+								"statement: %.*s\n"
+								"detail: {%.*s%s%.*s}%s%.*s",
+								(long long) ev->fingerprint,
+								Max(ev->duration_ms, 0.0),
+								ev->query_len, ev->query,
+								ev->detail_len, ev->detail,
+								ev->detail_len > 0 && ev->detail_private_len > 0 ? ", " : "",
+								ev->detail_private_len, ev->detail_private,
+								ev->plan ? "\nplan:\n" : "",
+								ev->plan ? ev->plan_len : 0,
+								ev->plan ? ev->plan : ""),
+			 errhidestmt(true)));
+}
+
+/*
+ * pfg_event_add
+ *		Record one event of the current user and database; returns its id.
+ *		The record is built in local memory, then copied in under the lock.
+ */
+int64
+pfg_event_add(const PfgEventData *ev)
+{
+	PfgEventRec *rec;
+	Size		max = rec_max();
+	int			query_len = clip(ev->query, ev->query_len, pfg_query_text_length - 1);
+	int			detail_len = ev->detail_len;
+	int			private_len = ev->detail_private_len;
+	int			plan_len = ev->plan ? ev->plan_len : 0;
+	Size		fixed;
+	char	   *p;
+	int64		id;
+
+	/* what is left of the record's size after all but the plan */
+	fixed = PFG_EVENT_REC_FIXED + query_len + detail_len + private_len + 4;
+	if (fixed > max)
+	{
+		/* an absurdly small store: keep the numbers, drop the texts */
+		query_len = 0;
+		private_len = 0;
+		detail_len = 0;
+		fixed = PFG_EVENT_REC_FIXED + 4;
+	}
+
+	rec = palloc0(max);
+	rec->kind = ev->kind;
+	rec->plan_format = ev->plan_format;
+	rec->time = GetCurrentTimestamp();
+	rec->dbid = MyDatabaseId;
+	rec->userid = GetUserId();
+	rec->fingerprint = ev->fingerprint;
+	rec->queryid = ev->queryid;
+	rec->duration_ms = ev->duration_ms;
+	rec->encoding = GetDatabaseEncoding();
+	rec->toplevel = ev->toplevel;
+	rec->has_plan = (ev->plan != NULL);
+	if (plan_len > (int) (max - fixed))
+	{
+		plan_len = clip(ev->plan, plan_len, max - fixed);
+		rec->plan_truncated = true;
+	}
+	rec->query_len = query_len;
+	rec->plan_len = plan_len;
+	rec->detail_len = detail_len;
+	rec->private_len = private_len;
+	rec->size = MAXALIGN(rec_needed(rec));
+
+	p = (char *) rec + PFG_EVENT_REC_FIXED;
+	memcpy(p, ev->query, query_len);
+	p += query_len + 1;
+	if (plan_len > 0)
+		memcpy(p, ev->plan, plan_len);
+	p += plan_len + 1;
+	memcpy(p, ev->detail, detail_len);
+	p += detail_len + 1;
+	memcpy(p, ev->detail_private, private_len);
+
+	LWLockAcquire(pfg_events->lock, LW_EXCLUSIVE);
+	id = rec->id = pfg_events->next_id++;
+	store_record(rec);
+	LWLockRelease(pfg_events->lock);
+
+	pfree(rec);
+
+	if (pfg_log_events)
+		log_event(ev, id);
+	return id;
+}
+
+/*
+ * events_warning
+ *		Report an events file that cannot be used, and remove it.
+ */
+static void
+events_warning(const char *why)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("perfguard ignored its events file \"%s\"", PFG_EVENTS_FILE),
+			 errdetail("%s", why),
+			 errhint("perfguard starts with no events; the server is not affected.")));
+	unlink(PFG_EVENTS_FILE);
+}
+
+/* Is this stored record sound enough to be read back? */
+static bool
+rec_valid(const PfgEventRec *rec, Size avail)
+{
+	const char *query,
+			   *plan,
+			   *detail,
+			   *private;
+
+	if (avail < PFG_EVENT_REC_FIXED || rec->size < PFG_EVENT_REC_FIXED ||
+		rec->size > avail || rec->size != MAXALIGN(rec->size) ||
+		rec->kind <= PFG_EVENT_NONE || rec->kind > PFG_EVENT_KIND_MAX ||
+		rec->query_len < 0 || rec->plan_len < 0 || rec->detail_len < 0 ||
+		rec->private_len < 0 || rec_needed(rec) > rec->size ||
+		!PG_VALID_ENCODING(rec->encoding))
+		return false;
+	rec_strings(rec, &query, &plan, &detail, &private);
+	return query[rec->query_len] == '\0' && plan[rec->plan_len] == '\0' &&
+		detail[rec->detail_len] == '\0' && private[rec->private_len] == '\0';
+}
+
+/*
+ * load_events
+ *		Read the events file into the (empty) store, then remove the file.
+ *		Runs in the postmaster at start-up; never raises an ERROR.
+ */
+static void
+load_events(void)
+{
+	FILE	   *file;
+	struct stat st;
+	char	   *buf;
+	PfgEventsDumpHeader hdr;
+	pg_crc32c	crc;
+	pg_crc32c	stored_crc;
+	Size		pos;
+	Size		body_end;
+	int64		n;
+
+	file = AllocateFile(PFG_EVENTS_FILE, PG_BINARY_R);
+	if (file == NULL)
+	{
+		if (errno != ENOENT)
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("could not read perfguard events file \"%s\": %m",
+							PFG_EVENTS_FILE)));
+		return;
+	}
+	if (fstat(fileno(file), &st) != 0 ||
+		st.st_size < (off_t) (sizeof(hdr) + sizeof(pg_crc32c)) ||
+		st.st_size > (off_t) MaxAllocHugeSize)
+	{
+		FreeFile(file);
+		events_warning("The file is too short or too long to be a perfguard events file.");
+		return;
+	}
+	buf = palloc_extended(st.st_size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	if (buf == NULL || fread(buf, 1, st.st_size, file) != (size_t) st.st_size)
+	{
+		FreeFile(file);
+		if (buf)
+			pfree(buf);
+		events_warning("The file could not be read completely.");
+		return;
+	}
+	FreeFile(file);
+
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.magic != PFG_EVENTS_MAGIC)
+	{
+		pfree(buf);
+		events_warning("The file is not a perfguard events file.");
+		return;
+	}
+	if (hdr.format != PFG_EVENTS_FORMAT ||
+		hdr.pg_major != PG_VERSION_NUM / 100 ||
+		hdr.rec_fixed != PFG_EVENT_REC_FIXED)
+	{
+		pfree(buf);
+		events_warning("The file was written by another version of perfguard or of PostgreSQL.");
+		return;
+	}
+	body_end = st.st_size - sizeof(pg_crc32c);
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, buf, body_end);
+	FIN_CRC32C(crc);
+	memcpy(&stored_crc, buf + body_end, sizeof(pg_crc32c));
+	if (!EQ_CRC32C(crc, stored_crc) || hdr.count < 0 || hdr.next_id < 1)
+	{
+		pfree(buf);
+		events_warning("The file's checksum does not match its contents.");
+		return;
+	}
+
+	/* Check every record before taking any (records are MAXALIGNed). */
+	pos = MAXALIGN(sizeof(hdr));
+	for (n = 0; n < hdr.count && pos <= body_end; n++)
+	{
+		PfgEventRec *rec = (PfgEventRec *) (buf + pos);
+
+		if (!rec_valid(rec, body_end - pos))
+			break;
+		pos += rec->size;
+	}
+	if (n != hdr.count || pos != body_end)
+	{
+		pfree(buf);
+		events_warning("The file's events do not match its header.");
+		return;
+	}
+
+	/* Oldest first; a smaller store keeps the newest. */
+	pos = MAXALIGN(sizeof(hdr));
+	for (n = 0; n < hdr.count; n++)
+	{
+		PfgEventRec *rec = (PfgEventRec *) (buf + pos);
+
+		if (rec->size <= rec_max())
+			store_record(rec);
+		pos += rec->size;
+	}
+	pfg_events->next_id = hdr.next_id;
+	pfg_events->dropped = hdr.dropped;
+	pfree(buf);
+	unlink(PFG_EVENTS_FILE);
+}
+
+/*
+ * write_events
+ *		on_shmem_exit callback of the postmaster: save the store after a
+ *		clean shutdown.  Failures are logged, never raised.
+ */
+static void
+write_events(int code, Datum arg)
+{
+	const char *tmpfile = PFG_EVENTS_FILE ".tmp";
+	FILE	   *file;
+	PfgEventsDumpHeader hdr;
+	char		pad[MAXIMUM_ALIGNOF] = {0};
+	pg_crc32c	crc;
+
+	if (code != 0 || pfg_events == NULL || !pfg_save || !pfg_clean_shutdown())
+		return;
+
+	file = AllocateFile(tmpfile, PG_BINARY_W);
+	if (file == NULL)
+		goto error;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.magic = PFG_EVENTS_MAGIC;
+	hdr.format = PFG_EVENTS_FORMAT;
+	hdr.pg_major = PG_VERSION_NUM / 100;
+	hdr.rec_fixed = PFG_EVENT_REC_FIXED;
+	hdr.count = pfg_events->count;
+	hdr.next_id = pfg_events->next_id;
+	hdr.dropped = pfg_events->dropped;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &hdr, sizeof(hdr));
+	COMP_CRC32C(crc, pad, MAXALIGN(sizeof(hdr)) - sizeof(hdr));
+	if (fwrite(&hdr, sizeof(hdr), 1, file) != 1 ||
+		fwrite(pad, 1, MAXALIGN(sizeof(hdr)) - sizeof(hdr), file) !=
+		MAXALIGN(sizeof(hdr)) - sizeof(hdr))
+		goto error;
+
+	for (uint64 pos = pfg_events->head; pos < pfg_events->tail;)
+	{
+		PfgEventRec *rec = rec_at(pos);
+
+		if (rec->kind != PFG_EVENT_NONE)
+		{
+			COMP_CRC32C(crc, rec, rec->size);
+			if (fwrite(rec, rec->size, 1, file) != 1)
+				goto error;
+		}
+		pos += rec->size;
+	}
+	FIN_CRC32C(crc);
+	if (fwrite(&crc, sizeof(crc), 1, file) != 1)
+		goto error;
+	if (FreeFile(file))
+	{
+		file = NULL;
+		goto error;
+	}
+	(void) durable_rename(tmpfile, PFG_EVENTS_FILE, LOG);
+	return;
+
+error:
+	ereport(LOG,
+			(errcode_for_file_access(),
+			 errmsg("could not write perfguard events file \"%s\": %m", tmpfile)));
+	if (file)
+		FreeFile(file);
+	unlink(tmpfile);
+}
+
+static void
+events_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+
+	RequestAddinShmemSpace(events_memsize());
+	RequestNamedLWLockTranche("perfguard events", 1);
+}
+
+static void
+events_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	pfg_events = ShmemInitStruct("perfguard events", events_memsize(), &found);
+	if (!found)
+	{
+		pfg_events->lock = &(GetNamedLWLockTranche("perfguard events"))->lock;
+		pfg_events->size = events_buffer_size();
+		pfg_events->head = 0;
+		pfg_events->tail = 0;
+		pfg_events->count = 0;
+		pfg_events->next_id = 1;
+		pfg_events->dropped = 0;
+	}
+	LWLockRelease(AddinShmemInitLock);
+
+	if (!IsUnderPostmaster)
+		on_shmem_exit(write_events, (Datum) 0);
+	if (found)
+		return;
+	if (pfg_save)
+		load_events();
+	else
+		unlink(PFG_EVENTS_FILE);
+}
+
+/*
+ * pfg_events_init
+ *		Install the shared-memory hooks of the store.
+ */
+void
+pfg_events_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = events_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = events_shmem_startup;
+}
+
+/*
+ * pfg_events_counts
+ *		Events stored and dropped, for perfguard.info().
+ */
+void
+pfg_events_counts(int64 *count, int64 *dropped)
+{
+	LWLockAcquire(pfg_events->lock, LW_SHARED);
+	*count = pfg_events->count;
+	*dropped = pfg_events->dropped;
+	LWLockRelease(pfg_events->lock);
+}
+
+/* The text of a record's string, converted to the server encoding. */
+static Datum
+rec_text(const PfgEventRec *rec, const char *s, int len)
+{
+	char	   *conv = pg_any_to_server(s, len, rec->encoding);
+	Datum		d = CStringGetTextDatum(conv);
+
+	if (conv != s)
+		pfree(conv);
+	return d;
+}
+
+/*
+ * perfguard_events
+ *		One row per stored event, oldest first.  The store is copied in one
+ *		piece under the shared lock, then turned into rows without it.
+ */
+Datum
+perfguard_events(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			userid = GetUserId();
+	bool		read_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
+	char	   *copy;
+	uint64		used;
+	uint64		start;
+	StringInfoData detail;
+
+	pfg_check_loaded();
+	pfg_init_materialized_srf(fcinfo);
+
+	copy = palloc(pfg_events->size);
+	LWLockAcquire(pfg_events->lock, LW_SHARED);
+	used = pfg_events->tail - pfg_events->head;
+	start = pfg_events->head % pfg_events->size;
+	/* the live region, unrolled: from the head to the end, then the rest */
+	if (start + used <= pfg_events->size)
+		memcpy(copy, pfg_events->buf + start, used);
+	else
+	{
+		memcpy(copy, pfg_events->buf + start, pfg_events->size - start);
+		memcpy(copy + pfg_events->size - start, pfg_events->buf,
+			   used - (pfg_events->size - start));
+	}
+	LWLockRelease(pfg_events->lock);
+
+	initStringInfo(&detail);
+	for (uint64 pos = 0; pos < used;)
+	{
+		PfgEventRec *rec = (PfgEventRec *) (copy + pos);
+		Datum		values[PFG_EVENTS_COLS];
+		bool		nulls[PFG_EVENTS_COLS];
+		const char *query,
+				   *plan,
+				   *det,
+				   *private;
+		bool		visible;
+		int			i = 0;
+
+		pos += rec->size;
+		if (rec->kind == PFG_EVENT_NONE)
+			continue;
+		rec_strings(rec, &query, &plan, &det, &private);
+		visible = read_all || rec->userid == userid;
+		memset(nulls, 0, sizeof(nulls));
+
+		values[i++] = Int64GetDatum(rec->id);
+		values[i++] = TimestampTzGetDatum(rec->time);
+		values[i++] = CStringGetTextDatum(pfg_event_kind_name(rec->kind));
+		values[i++] = ObjectIdGetDatum(rec->dbid);
+		values[i++] = ObjectIdGetDatum(rec->userid);
+		values[i++] = BoolGetDatum(rec->toplevel);
+		values[i++] = Int64GetDatum((int64) rec->fingerprint);
+		values[i++] = Int64GetDatum((int64) rec->queryid);
+		if (visible)
+			values[i++] = rec_text(rec, query, rec->query_len);
+		else
+			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+		if (rec->duration_ms >= 0)
+			values[i++] = Float8GetDatum(rec->duration_ms);
+		else
+			nulls[i++] = true;
+		if (rec->has_plan)
+			values[i++] = CStringGetTextDatum(rec->plan_format == PFG_FORMAT_JSON ?
+											  "json" : "text");
+		else
+			nulls[i++] = true;
+		if (rec->has_plan && visible)
+			values[i++] = rec_text(rec, plan, rec->plan_len);
+		else
+			nulls[i++] = true;
+
+		resetStringInfo(&detail);
+		appendStringInfoChar(&detail, '{');
+		appendBinaryStringInfo(&detail, det, rec->detail_len);
+		if (visible && rec->private_len > 0)
+		{
+			if (detail.len > 1)
+				appendStringInfoString(&detail, ", ");
+			appendBinaryStringInfo(&detail, private, rec->private_len);
+		}
+		if (rec->plan_truncated)
+			pfg_json_bool(&detail, "plan_truncated", true);
+		appendStringInfoChar(&detail, '}');
+		values[i++] = DirectFunctionCall1(jsonb_in, CStringGetDatum(
+						 pg_any_to_server(detail.data, detail.len, rec->encoding)));
+		Assert(i == PFG_EVENTS_COLS);
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	pfree(copy);
+	return (Datum) 0;
+}
+
+/*
+ * perfguard_reset_events
+ *		Remove every event, or the events of one kind; returns how many.
+ *		Removing every event also zeroes the dropped-events counter.
+ */
+Datum
+perfguard_reset_events(PG_FUNCTION_ARGS)
+{
+	int64		removed = 0;
+	int			kind = -1;
+
+	pfg_check_loaded();
+	if (!PG_ARGISNULL(0))
+	{
+		char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+		for (int k = 1; k <= PFG_EVENT_KIND_MAX; k++)
+			if (strcmp(name, kind_names[k]) == 0)
+				kind = k;
+		if (kind < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"%s\" is not a perfguard event kind", name),
+					 errhint("The kinds are slow_plan, seq_scan, n_plus_one and row_by_row_dml.")));
+	}
+
+	LWLockAcquire(pfg_events->lock, LW_EXCLUSIVE);
+	if (kind < 0)
+	{
+		removed = pfg_events->count;
+		pfg_events->head = pfg_events->tail = 0;
+		pfg_events->count = 0;
+		pfg_events->dropped = 0;
+	}
+	else
+	{
+		for (uint64 pos = pfg_events->head; pos < pfg_events->tail;)
+		{
+			PfgEventRec *rec = rec_at(pos);
+
+			if (rec->kind == kind)
+			{
+				rec->kind = PFG_EVENT_NONE;
+				removed++;
+			}
+			pos += rec->size;
+		}
+		pfg_events->count -= removed;
+	}
+	LWLockRelease(pfg_events->lock);
+
+	PG_RETURN_INT64(removed);
+}
+
+/*
+ * JSON members for event details: each call appends ", " when the buffer
+ * already holds a member, then "key": value.
+ */
+void
+pfg_json_key(StringInfo buf, const char *key)
+{
+	if (buf->len > 0 && buf->data[buf->len - 1] != '{')
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfoString(buf, ": ");
+}
+
+void
+pfg_json_str(StringInfo buf, const char *key, const char *value)
+{
+	pfg_json_key(buf, key);
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+void
+pfg_json_int(StringInfo buf, const char *key, int64 value)
+{
+	pfg_json_key(buf, key);
+	appendStringInfo(buf, INT64_FORMAT, value);
+}
+
+void
+pfg_json_num(StringInfo buf, const char *key, double value)
+{
+	pfg_json_key(buf, key);
+	if (isnan(value) || isinf(value))
+		appendStringInfoString(buf, "null");
+	else
+		appendStringInfo(buf, "%.3f", value);
+}
+
+void
+pfg_json_bool(StringInfo buf, const char *key, bool value)
+{
+	pfg_json_key(buf, key);
+	appendStringInfoString(buf, value ? "true" : "false");
+}

@@ -1,0 +1,61 @@
+/*-------------------------------------------------------------------------
+ * events.h
+ *	  perfguard's event store: what the detectors report.
+ *
+ * IDENTIFICATION	  src/events.h
+ *-------------------------------------------------------------------------
+ */
+#ifndef PFG_EVENTS_H
+#define PFG_EVENTS_H
+
+#include "lib/stringinfo.h"
+
+/* Event kinds; the numbers are stored in the dump file, never reuse one. */
+typedef enum PfgEventKind
+{
+	PFG_EVENT_NONE = 0,			/* a removed event */
+	PFG_EVENT_SLOW_PLAN = 1,
+	PFG_EVENT_SEQ_SCAN = 2,
+	PFG_EVENT_N_PLUS_ONE = 3,
+	PFG_EVENT_ROW_BY_ROW_DML = 4
+} PfgEventKind;
+
+#define PFG_EVENT_KIND_MAX	4
+
+/*
+ * One event, as a detector hands it over.  detail holds the members of a
+ * JSON object (without the braces) that anyone may read; detail_private
+ * holds members that can carry literal values (filters, statement texts),
+ * shown only to those who may read the statement's text.
+ */
+typedef struct PfgEventData
+{
+	PfgEventKind kind;
+	uint64		fingerprint;
+	uint64		queryid;
+	bool		toplevel;
+	double		duration_ms;	/* < 0: none */
+	const char *query;			/* normalized text */
+	int			query_len;
+	const char *plan;			/* NULL: none */
+	int			plan_len;
+	int			plan_format;	/* PfgPlanFormat */
+	const char *detail;
+	int			detail_len;
+	const char *detail_private;
+	int			detail_private_len;
+} PfgEventData;
+
+extern void pfg_events_init(void);
+extern int64 pfg_event_add(const PfgEventData *event);
+extern void pfg_events_counts(int64 *count, int64 *dropped);
+extern const char *pfg_event_kind_name(PfgEventKind kind);
+
+/* Helpers to write the members of a detail object. */
+extern void pfg_json_key(StringInfo buf, const char *key);
+extern void pfg_json_str(StringInfo buf, const char *key, const char *value);
+extern void pfg_json_int(StringInfo buf, const char *key, int64 value);
+extern void pfg_json_num(StringInfo buf, const char *key, double value);
+extern void pfg_json_bool(StringInfo buf, const char *key, bool value);
+
+#endif							/* PFG_EVENTS_H */
