@@ -250,12 +250,12 @@ static void
 log_event(const PfgEventData *ev, int64 id)
 {
 	ereport(pfg_log_events_level,
-			(errmsg("perfguard recorded %s event %lld",
-					pfg_event_kind_name(ev->kind), (long long) id),
-			 errdetail_internal("fingerprint: %lld, duration: %.3f ms\n"
+			(errmsg("perfguard recorded a %s event",
+					pfg_event_kind_name(ev->kind)),
+			 errdetail_internal("event_id: %lld, fingerprint: %lld, duration: %.3f ms\n"
 								"statement: %.*s\n"
 								"detail: {%.*s%s%.*s}%s%.*s",
-								(long long) ev->fingerprint,
+								(long long) id, (long long) ev->fingerprint,
 								Max(ev->duration_ms, 0.0),
 								ev->query_len, ev->query,
 								ev->detail_len, ev->detail,
