@@ -28,10 +28,21 @@
 # Prints markdown on stdout: the machine, the table of instructions per
 # statement and % over none, a repeatability check, and, for the
 # configurations in BREAKDOWN_CONFIGS (default: those named perfguard*) and
-# the workloads in BREAKDOWN_WORKLOADS (default: simple prepared), where the
-# instructions over none go: by phase, and the functions whose cost grows
+# the workloads in BREAKDOWN_WORKLOADS (default: simple prepared scan), where
+# the instructions over none go: by phase, and the functions whose cost grows
 # the most (callgrind_annotate, inclusive and self).  Progress goes to
 # stderr.  KEEP=1 keeps the work directory (callgrind files in WORK/out).
+#
+# Plan capture.  perfguard captures, and auto_explain logs, the plans of
+# statements slower than a threshold in wall time (1 s in bench/configs.sh).
+# Under callgrind everything runs some 50 times slower, so a statement could
+# cross it here when it would not outside; what is measured must be the
+# steady state of statements under the threshold.  So every run also counts
+# what was captured: slow_plan and seq_scan events in perfguard's events
+# file (written at shutdown) and plans in auto_explain's log; the report
+# shows those of the measured statements (full - base), and warns when a
+# plan was captured there.  PAIRS lists the perfguard/auto_explain pairs
+# with the same instrumentation, compared in a table of their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -42,6 +53,8 @@ WARM=${WARM:-10}				# warm-up runs of the simple/prepared statement
 WORKLOADS=${WORKLOADS:-simple prepared scan}
 TOP=${TOP:-20}					# functions listed per breakdown
 REPEAT_CELL=${REPEAT_CELL:-perfguard:simple}	# run again to check repeatability
+# perfguard:auto_explain configurations with the same per-node instrumentation
+PAIRS=${PAIRS:-perfguard-always-timing:auto_explain-timing perfguard-always-rows:auto_explain-rows}
 
 bench_configs
 
@@ -129,12 +142,27 @@ run_one() {
         --callgrind-out-file="$work/out/$id" \
         "$PG_BINDIR/postgres" --single -D "$data" $(cfg_opts "$cfg") postgres \
         <"$work/sql/$w.$kind" >"$work/out/$id.stdout" 2>"$work/out/$id.log"
+    captured "$data" "$work/out/$id.log" >"$work/out/$id.events"
     rm -rf "$data"
     if grep -qE '(ERROR|FATAL|PANIC):' "$work/out/$id.log" "$work/out/$id.stdout"; then
         echo "bench: $id reported an error:" >&2
         grep -E '(ERROR|FATAL|PANIC):' "$work/out/$id.log" "$work/out/$id.stdout" | head -5 >&2
         return 1
     fi
+}
+
+# captured DATADIR LOG: "slow_plans seq_scans logged_plans": perfguard's
+# slow_plan and seq_scan events in the events file a run left (their
+# details hold "armed_run" and "table_rows" respectively), and the plans
+# auto_explain logged
+captured() {
+    local ev=$1/pg_stat/perfguard_events.stat slow=0 seq=0 logged
+    if [ -f "$ev" ]; then
+        slow=$(grep -a -o '"armed_run"' "$ev" | wc -l)
+        seq=$(grep -a -o '"table_rows"' "$ev" | wc -l)
+    fi
+    logged=$(grep -c 'duration: [0-9.]* ms  plan:' "$2" || true)
+    echo "$slow $seq $logged"
 }
 
 # total_ir FILE: the total instruction count of a callgrind file
@@ -220,6 +248,59 @@ if [ -n "$repeat_ir" ]; then
         "$(thousands "${ir[$repeat_cfg.$repeat_w]}") and $(thousands "$repeat_ir")" \
         "instructions/statement ($(awk -v a="${ir[$repeat_cfg.$repeat_w]}" -v b="$repeat_ir" \
             'BEGIN {d = (b - a) / a * 100; if (d < 0) d = -d; printf "%.3f%%", d}') apart)."
+fi
+
+# --- pairs: perfguard's capture against auto_explain's ----------------------
+# the whole cost, and the cost of the capture alone: perfguard-always-X
+# over perfguard (its defaults, which capture nothing here), auto_explain
+# over none
+pair_rows=
+for p in $PAIRS; do
+    a=${p%%:*}
+    b=${p#*:}
+    [ -n "${CFG_SETTINGS[$a]+set}" ] && [ -n "${CFG_SETTINGS[$b]+set}" ] || continue
+    for w in $WORKLOADS; do
+        pair_rows+="| $a vs $b | $w | $(thousands "${ir[$a.$w]}") | $(thousands "${ir[$b.$w]}") | $(pct "${ir[$a.$w]}" "${ir[$b.$w]}") |"
+        if [ -n "${ir[perfguard.$w]:-}" ]; then
+            pair_rows+=" $(thousands "$(awk -v a="${ir[$a.$w]}" -v b="${ir[perfguard.$w]}" 'BEGIN {print a - b}')") |"
+        else
+            pair_rows+=" |"
+        fi
+        pair_rows+=" $(thousands "$(awk -v a="${ir[$b.$w]}" -v b="${ir[none.$w]}" 'BEGIN {print a - b}')") |"$'\n'
+    done
+done
+if [ -n "$pair_rows" ]; then
+    echo
+    echo "### Plan capture against auto_explain, same instrumentation"
+    echo
+    echo "Instructions per statement; the last two columns are the capture alone: the perfguard configuration minus \`perfguard\` (its defaults), and auto_explain minus \`none\`."
+    echo
+    echo "| pair | workload | perfguard | auto_explain | perfguard vs auto_explain | capture alone, perfguard: minus \`perfguard\` | capture alone, auto_explain: minus \`none\` |"
+    echo "|---|---|---:|---:|---:|---:|---:|"
+    printf '%s' "$pair_rows"
+fi
+
+# --- what was captured during the runs --------------------------------------
+echo
+echo "### Plans captured during the runs"
+echo
+echo "Per cell, in the measured statements (full run minus base run): perfguard's slow_plan and seq_scan events, and the plans auto_explain logged. A slow plan here means a statement crossed the capture threshold under callgrind, so that its cell measures a capture, not the steady state."
+echo
+echo "| configuration | workload | slow_plan events | seq_scan events | plans logged by auto_explain |"
+echo "|---|---|---:|---:|---:|"
+slow_total=0
+for cfg in "${CFG_NAMES[@]}"; do
+    for w in $WORKLOADS; do
+        read -r bs bq bl <"$work/out/$cfg.$w.base.1.events"
+        read -r fs fq fl <"$work/out/$cfg.$w.full.1.events"
+        echo "| $cfg | $w | $((fs - bs)) (base $bs) | $((fq - bq)) (base $bq) | $((fl - bl)) (base $bl) |"
+        slow_total=$((slow_total + fs - bs + fl - bl))
+    done
+done
+if [ "$slow_total" -ne 0 ]; then
+    echo
+    echo "**Warning**: $slow_total plans were captured or logged in the measured statements; those cells include the cost of capturing them."
+    echo "bench: warning: $slow_total plans captured or logged in the measured statements" >&2
 fi
 
 # --- breakdown: which functions cost more than under none -------------------
@@ -328,7 +409,7 @@ breakdown() {
 }
 
 BREAKDOWN_CONFIGS=${BREAKDOWN_CONFIGS:-$(printf '%s\n' "${CFG_NAMES[@]}" | grep '^perfguard' || true)}
-BREAKDOWN_WORKLOADS=${BREAKDOWN_WORKLOADS:-simple prepared}
+BREAKDOWN_WORKLOADS=${BREAKDOWN_WORKLOADS:-simple prepared scan}
 for cfg in $BREAKDOWN_CONFIGS; do
     [ "$cfg" != none ] && [ -n "${CFG_SETTINGS[$cfg]+set}" ] || continue
     echo

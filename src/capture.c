@@ -42,7 +42,7 @@
 #include "guc.h"
 
 /* An armed statement runs instrumented this many times, at most. */
-#define PFG_ARM_RUNS		10
+#define PFG_ARM_RUNS		100
 /* ... and for at most this long, or capture_interval if longer. */
 #define PFG_ARM_SECONDS		60
 

@@ -476,10 +476,13 @@ load_events(void)
 
 		if (rec->size <= rec_max())
 			store_record(rec);
+		else
+			pfg_events->dropped++;
 		pos += rec->size;
 	}
+	/* a smaller store than before may have dropped some just now */
 	pfg_events->next_id = hdr.next_id;
-	pfg_events->dropped = hdr.dropped;
+	pfg_events->dropped += hdr.dropped;
 	pfree(buf);
 	unlink(PFG_EVENTS_FILE);
 }

@@ -29,6 +29,8 @@ port = $port
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
 shared_preload_libraries = 'perfguard'
+# low for the demo, so that its few slower statements get their plan captured
+perfguard.capture_min_duration = 2ms
 CONF
 pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
 psql=(pg psql -X -q -h "$dir" -p "$port" -d postgres -v ON_ERROR_STOP=1)
@@ -99,6 +101,32 @@ SELECT s.fingerprint, s.calls, left(s.query, 45) AS query
  WHERE s.fingerprint = perfguard.fingerprint('select TITLE, price from books where id=42');
 SQL
 
+echo "== plans captured for statements over 2 ms (the newest of each statement)"
+"${psql[@]}" <<'SQL'
+\pset footer off
+SELECT DISTINCT ON (fingerprint)
+       left(regexp_replace(query, '\s+', ' ', 'g'), 50) AS query,
+       round(duration_ms::numeric, 1) AS ms,
+       detail->>'analyzed' AS actuals,
+       split_part(plan, E'\n', 1) AS plan_top
+  FROM perfguard.events
+ WHERE kind = 'slow_plan' AND query NOT LIKE '%perfguard%'
+ ORDER BY fingerprint, event_id DESC;
+SQL
+
+echo "== sequential scans of large tables, with a candidate index"
+"${psql[@]}" <<'SQL'
+\pset footer off
+SELECT DISTINCT ON (fingerprint)
+       left(regexp_replace(query, '\s+', ' ', 'g'), 50) AS query,
+       detail->>'relation' AS relation, detail->>'filter' AS filter,
+       coalesce(detail->>'index_advice',
+                CASE WHEN (detail->>'full_read')::boolean THEN '(reads all rows)' END) AS advice
+  FROM perfguard.events
+ WHERE kind = 'seq_scan'
+ ORDER BY fingerprint, event_id DESC;
+SQL
+
 echo "== perfguard itself"
-"${psql[@]}" -c '\pset footer off' -c 'SELECT version, max_queries, statements, evictions FROM perfguard.info()'
+"${psql[@]}" -c '\pset footer off' -c 'SELECT version, max_queries, statements, evictions, events, events_dropped FROM perfguard.info()'
 echo "== done; the cluster is removed"
