@@ -29,7 +29,6 @@
 #include "postgres.h"
 
 #include <math.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "catalog/pg_authid.h"
@@ -37,8 +36,6 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "port/pg_crc32c.h"
-#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -48,6 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "dumpfile.h"
 #include "events.h"
 #include "guc.h"
 #include "stats.h"
@@ -341,21 +339,6 @@ pfg_event_add(const PfgEventData *ev)
 	return id;
 }
 
-/*
- * events_warning
- *		Report an events file that cannot be used, and remove it.
- */
-static void
-events_warning(const char *why)
-{
-	ereport(WARNING,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("perfguard ignored its events file \"%s\"", PFG_EVENTS_FILE),
-			 errdetail("%s", why),
-			 errhint("perfguard starts with no events; the server is not affected.")));
-	unlink(PFG_EVENTS_FILE);
-}
-
 /* Is this stored record sound enough to be read back? */
 static bool
 rec_valid(const PfgEventRec *rec, Size avail)
@@ -385,69 +368,25 @@ rec_valid(const PfgEventRec *rec, Size avail)
 static void
 load_events(void)
 {
-	FILE	   *file;
-	struct stat st;
 	char	   *buf;
 	PfgEventsDumpHeader hdr;
-	pg_crc32c	crc;
-	pg_crc32c	stored_crc;
 	Size		pos;
 	Size		body_end;
 	int64		n;
 
-	file = AllocateFile(PFG_EVENTS_FILE, PG_BINARY_R);
-	if (file == NULL)
-	{
-		if (errno != ENOENT)
-			ereport(LOG,
-					(errcode_for_file_access(),
-					 errmsg("could not read perfguard events file \"%s\": %m",
-							PFG_EVENTS_FILE)));
+	buf = pfg_dump_read(PFG_EVENTS_FILE, "events", PFG_EVENTS_MAGIC,
+						MAXALIGN(sizeof(hdr)), &body_end);
+	if (buf == NULL)
 		return;
-	}
-	if (fstat(fileno(file), &st) != 0 ||
-		st.st_size < (off_t) (sizeof(hdr) + sizeof(pg_crc32c)) ||
-		st.st_size > (off_t) MaxAllocHugeSize)
-	{
-		FreeFile(file);
-		events_warning("The file is too short or too long to be a perfguard events file.");
-		return;
-	}
-	buf = palloc_extended(st.st_size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-	if (buf == NULL || fread(buf, 1, st.st_size, file) != (size_t) st.st_size)
-	{
-		FreeFile(file);
-		if (buf)
-			pfree(buf);
-		events_warning("The file could not be read completely.");
-		return;
-	}
-	FreeFile(file);
 
 	memcpy(&hdr, buf, sizeof(hdr));
-	if (hdr.magic != PFG_EVENTS_MAGIC)
-	{
-		pfree(buf);
-		events_warning("The file is not a perfguard events file.");
-		return;
-	}
 	if (hdr.format != PFG_EVENTS_FORMAT ||
 		hdr.pg_major != PG_VERSION_NUM / 100 ||
 		hdr.rec_fixed != PFG_EVENT_REC_FIXED)
 	{
 		pfree(buf);
-		events_warning("The file was written by another version of perfguard or of PostgreSQL.");
-		return;
-	}
-	body_end = st.st_size - sizeof(pg_crc32c);
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, buf, body_end);
-	FIN_CRC32C(crc);
-	memcpy(&stored_crc, buf + body_end, sizeof(pg_crc32c));
-	if (!EQ_CRC32C(crc, stored_crc) || hdr.count < 0 || hdr.next_id < 1)
-	{
-		pfree(buf);
-		events_warning("The file's checksum does not match its contents.");
+		pfg_dump_reject(PFG_EVENTS_FILE, "events",
+						"The file was written by another version of perfguard or of PostgreSQL.");
 		return;
 	}
 
@@ -461,10 +400,11 @@ load_events(void)
 			break;
 		pos += rec->size;
 	}
-	if (n != hdr.count || pos != body_end)
+	if (n != hdr.count || pos != body_end || hdr.next_id < 1)
 	{
 		pfree(buf);
-		events_warning("The file's events do not match its header.");
+		pfg_dump_reject(PFG_EVENTS_FILE, "events",
+						"The file's events do not match its header.");
 		return;
 	}
 
@@ -495,18 +435,12 @@ load_events(void)
 static void
 write_events(int code, Datum arg)
 {
-	const char *tmpfile = PFG_EVENTS_FILE ".tmp";
-	FILE	   *file;
+	PfgDumpWriter w;
 	PfgEventsDumpHeader hdr;
 	char		pad[MAXIMUM_ALIGNOF] = {0};
-	pg_crc32c	crc;
 
 	if (code != 0 || pfg_events == NULL || !pfg_save || !pfg_clean_shutdown())
 		return;
-
-	file = AllocateFile(tmpfile, PG_BINARY_W);
-	if (file == NULL)
-		goto error;
 
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.magic = PFG_EVENTS_MAGIC;
@@ -517,44 +451,18 @@ write_events(int code, Datum arg)
 	hdr.next_id = pfg_events->next_id;
 	hdr.dropped = pfg_events->dropped;
 
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, &hdr, sizeof(hdr));
-	COMP_CRC32C(crc, pad, MAXALIGN(sizeof(hdr)) - sizeof(hdr));
-	if (fwrite(&hdr, sizeof(hdr), 1, file) != 1 ||
-		fwrite(pad, 1, MAXALIGN(sizeof(hdr)) - sizeof(hdr), file) !=
-		MAXALIGN(sizeof(hdr)) - sizeof(hdr))
-		goto error;
-
+	pfg_dump_begin(&w, PFG_EVENTS_FILE);
+	pfg_dump_write(&w, &hdr, sizeof(hdr));
+	pfg_dump_write(&w, pad, MAXALIGN(sizeof(hdr)) - sizeof(hdr));
 	for (uint64 pos = pfg_events->head; pos < pfg_events->tail;)
 	{
 		PfgEventRec *rec = rec_at(pos);
 
 		if (rec->kind != PFG_EVENT_NONE)
-		{
-			COMP_CRC32C(crc, rec, rec->size);
-			if (fwrite(rec, rec->size, 1, file) != 1)
-				goto error;
-		}
+			pfg_dump_write(&w, rec, rec->size);
 		pos += rec->size;
 	}
-	FIN_CRC32C(crc);
-	if (fwrite(&crc, sizeof(crc), 1, file) != 1)
-		goto error;
-	if (FreeFile(file))
-	{
-		file = NULL;
-		goto error;
-	}
-	(void) durable_rename(tmpfile, PFG_EVENTS_FILE, LOG);
-	return;
-
-error:
-	ereport(LOG,
-			(errcode_for_file_access(),
-			 errmsg("could not write perfguard events file \"%s\": %m", tmpfile)));
-	if (file)
-		FreeFile(file);
-	unlink(tmpfile);
+	pfg_dump_finish(&w);
 }
 
 static void

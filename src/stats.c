@@ -24,7 +24,6 @@
 #include "postgres.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "access/xact.h"
@@ -34,7 +33,6 @@
 #include "mb/pg_wchar.h"
 #include "pgstat.h"
 #include "port/pg_crc32c.h"
-#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "utils/hsearch.h"
@@ -42,6 +40,7 @@
 
 #include "compat.h"
 #include PFG_QUERYJUMBLE_HEADER
+#include "dumpfile.h"
 #include "fingerprint.h"
 #include "guc.h"
 #include "stats.h"
@@ -221,21 +220,6 @@ entry_alloc(const PfgKey *key, uint64 fingerprint, const char *text, int len,
 }
 
 /*
- * dump_warning
- *		Report a dump file that cannot be used, and remove it.
- */
-static void
-dump_warning(const char *why)
-{
-	ereport(WARNING,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("perfguard ignored its statistics file \"%s\"", PFG_DUMP_FILE),
-			 errdetail("%s", why),
-			 errhint("perfguard starts with empty statistics; the server is not affected.")));
-	unlink(PFG_DUMP_FILE);
-}
-
-/*
  * load_dump
  *		Read the dump file into the (empty) table, then remove the file.
  *		Runs in the postmaster at start-up; never raises an ERROR.
@@ -243,76 +227,31 @@ dump_warning(const char *why)
 static void
 load_dump(void)
 {
-	FILE	   *file;
-	struct stat st;
 	char	   *buf;
 	PfgDumpHeader hdr;
-	pg_crc32c	crc;
-	pg_crc32c	stored_crc;
 	Size		pos;
 	Size		body_end;
 	int64		loaded = 0;
 
-	file = AllocateFile(PFG_DUMP_FILE, PG_BINARY_R);
-	if (file == NULL)
-	{
-		if (errno != ENOENT)
-			ereport(LOG,
-					(errcode_for_file_access(),
-					 errmsg("could not read perfguard statistics file \"%s\": %m",
-							PFG_DUMP_FILE)));
+	buf = pfg_dump_read(PFG_DUMP_FILE, "statistics", PFG_DUMP_MAGIC,
+						sizeof(PfgDumpHeader), &body_end);
+	if (buf == NULL)
 		return;
-	}
-	if (fstat(fileno(file), &st) != 0 ||
-		st.st_size < (off_t) (sizeof(PfgDumpHeader) + sizeof(pg_crc32c)) ||
-		st.st_size > (off_t) MaxAllocHugeSize)
-	{
-		FreeFile(file);
-		dump_warning("The file is too short or too long to be a perfguard statistics file.");
-		return;
-	}
-	buf = palloc_extended(st.st_size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-	if (buf == NULL || fread(buf, 1, st.st_size, file) != (size_t) st.st_size)
-	{
-		FreeFile(file);
-		if (buf)
-			pfree(buf);
-		dump_warning("The file could not be read completely.");
-		return;
-	}
-	FreeFile(file);
 
 	memcpy(&hdr, buf, sizeof(hdr));
-	if (hdr.magic != PFG_DUMP_MAGIC)
-	{
-		pfree(buf);
-		dump_warning("The file is not a perfguard statistics file.");
-		return;
-	}
 	if (hdr.format != PFG_DUMP_FORMAT ||
 		hdr.pg_major != PG_VERSION_NUM / 100 ||
 		hdr.entry_fixed_size != PFG_ENTRY_FIXED_SIZE ||
 		hdr.hist_buckets != PFG_HIST_BUCKETS)
 	{
 		pfree(buf);
-		dump_warning("The file was written by another version of perfguard or of PostgreSQL.");
-		return;
-	}
-
-	body_end = st.st_size - sizeof(pg_crc32c);
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, buf, body_end);
-	FIN_CRC32C(crc);
-	memcpy(&stored_crc, buf + body_end, sizeof(pg_crc32c));
-	if (!EQ_CRC32C(crc, stored_crc) || hdr.nentries < 0)
-	{
-		pfree(buf);
-		dump_warning("The file's checksum does not match its contents.");
+		pfg_dump_reject(PFG_DUMP_FILE, "statistics",
+						"The file was written by another version of perfguard or of PostgreSQL.");
 		return;
 	}
 
 	/* First pass: the entries must fill the body exactly. */
-	pos = sizeof(PfgDumpHeader);
+	pos = (hdr.nentries >= 0) ? sizeof(PfgDumpHeader) : body_end + 1;
 	for (int64 i = 0; i < hdr.nentries; i++)
 	{
 		PfgEntry	fixed;
@@ -335,7 +274,8 @@ load_dump(void)
 	if (pos != body_end)
 	{
 		pfree(buf);
-		dump_warning("The file's entries do not match its header.");
+		pfg_dump_reject(PFG_DUMP_FILE, "statistics",
+						"The file's entries do not match its header.");
 		return;
 	}
 
@@ -413,20 +353,14 @@ pfg_clean_shutdown(void)
 static void
 write_dump(int code, Datum arg)
 {
-	FILE	   *file;
+	PfgDumpWriter w;
 	PfgDumpHeader hdr;
 	HASH_SEQ_STATUS hs;
 	PfgEntry   *entry;
-	pg_crc32c	crc;
-	const char *tmpfile = PFG_DUMP_FILE ".tmp";
 
 	/* Don't save after a crash or an immediate shutdown, nor when asked not to. */
 	if (code != 0 || pfg_shared == NULL || !pfg_save || !pfg_clean_shutdown())
 		return;
-
-	file = AllocateFile(tmpfile, PG_BINARY_W);
-	if (file == NULL)
-		goto error;
 
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.magic = PFG_DUMP_MAGIC;
@@ -438,42 +372,15 @@ write_dump(int code, Datum arg)
 	hdr.evictions = pfg_shared->evictions;
 	hdr.stats_reset = pfg_shared->stats_reset;
 
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, &hdr, sizeof(hdr));
-	if (fwrite(&hdr, sizeof(hdr), 1, file) != 1)
-		goto error;
-
+	pfg_dump_begin(&w, PFG_DUMP_FILE);
+	pfg_dump_write(&w, &hdr, sizeof(hdr));
 	hash_seq_init(&hs, pfg_hash);
 	while ((entry = hash_seq_search(&hs)) != NULL)
 	{
-		COMP_CRC32C(crc, entry, PFG_ENTRY_FIXED_SIZE);
-		COMP_CRC32C(crc, entry->text, entry->text_len);
-		if (fwrite(entry, PFG_ENTRY_FIXED_SIZE, 1, file) != 1 ||
-			fwrite(entry->text, 1, entry->text_len, file) != (size_t) entry->text_len)
-		{
-			hash_seq_term(&hs);
-			goto error;
-		}
+		pfg_dump_write(&w, entry, PFG_ENTRY_FIXED_SIZE);
+		pfg_dump_write(&w, entry->text, entry->text_len);
 	}
-	FIN_CRC32C(crc);
-	if (fwrite(&crc, sizeof(crc), 1, file) != 1)
-		goto error;
-	if (FreeFile(file))
-	{
-		file = NULL;
-		goto error;
-	}
-	(void) durable_rename(tmpfile, PFG_DUMP_FILE, LOG);
-	return;
-
-error:
-	ereport(LOG,
-			(errcode_for_file_access(),
-			 errmsg("could not write perfguard statistics file \"%s\": %m",
-					tmpfile)));
-	if (file)
-		FreeFile(file);
-	unlink(tmpfile);
+	pfg_dump_finish(&w);
 }
 
 /*
