@@ -283,6 +283,24 @@ pfg_detect_text(PfgDetect *d)
 }
 
 /*
+ * pfg_detect_event
+ *		Start an event of this kind about the statement d describes.
+ */
+void
+pfg_detect_event(PfgDetect *d, PfgEventKind kind, PfgEventData *ev)
+{
+	pfg_detect_text(d);
+	memset(ev, 0, sizeof(PfgEventData));
+	ev->kind = kind;
+	ev->fingerprint = d->fingerprint;
+	ev->queryid = d->queryid;
+	ev->toplevel = d->toplevel;
+	ev->duration_ms = d->duration_ms;
+	ev->query = d->query;
+	ev->query_len = d->query_len;
+}
+
+/*
  * explain_plan
  *		The EXPLAIN output of the finished execution, with actual rows when
  *		it ran instrumented (and buffers and timing when those were
@@ -371,14 +389,7 @@ pfg_capture_slow(PfgDetect *d, bool armed)
 	pfg_json_int(&detail, "threshold_ms", pfg_capture_min_duration);
 	pfg_json_int(&detail, "rows", (int64) d->rows);
 
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = PFG_EVENT_SLOW_PLAN;
-	ev.fingerprint = d->fingerprint;
-	ev.queryid = d->queryid;
-	ev.toplevel = d->toplevel;
-	ev.duration_ms = d->duration_ms;
-	ev.query = d->query;
-	ev.query_len = d->query_len;
+	pfg_detect_event(d, PFG_EVENT_SLOW_PLAN, &ev);
 	ev.plan = plan->data;
 	ev.plan_len = plan->len;
 	ev.plan_format = pfg_capture_format;

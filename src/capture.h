@@ -58,6 +58,7 @@ extern void pfg_capture_init(void);
 extern bool pfg_capture_armed_slow(uint64 queryid);
 extern bool pfg_throttle_pass(uint64 fingerprint, PfgEventKind kind);
 extern void pfg_detect_text(PfgDetect *d);
+extern void pfg_detect_event(PfgDetect *d, PfgEventKind kind, PfgEventData *ev);
 
 /* At ExecutorEnd of an execution that ran at least capture_min_duration. */
 extern bool pfg_capture_slow(PfgDetect *d, bool armed);

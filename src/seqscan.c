@@ -393,14 +393,7 @@ record_one(PfgDetect *d, SeqScanState *node, double rows)
 		pfg_json_str(&private, "filter", deparse_filter(d->queryDesc, plan));
 	}
 
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = PFG_EVENT_SEQ_SCAN;
-	ev.fingerprint = d->fingerprint;
-	ev.queryid = d->queryid;
-	ev.toplevel = d->toplevel;
-	ev.duration_ms = d->duration_ms;
-	ev.query = d->query;
-	ev.query_len = d->query_len;
+	pfg_detect_event(d, PFG_EVENT_SEQ_SCAN, &ev);
 	ev.detail = detail.data;
 	ev.detail_len = detail.len;
 	ev.detail_private = private.data;
