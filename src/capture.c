@@ -345,7 +345,8 @@ explain_plan(QueryDesc *queryDesc, bool analyzed)
  *		slow_plan event unless sampling or the rate limit says no; in
  *		adaptive mode, arm the statement when its plan had no actuals.
  *		armed: the execution ran instrumented because it was armed.
- *		Returns whether a plan was captured.
+ *		Returns whether a plan was captured.  Allocates in the caller's
+ *		(short-lived) memory context.
  */
 bool
 pfg_capture_slow(PfgDetect *d, bool armed)
@@ -353,8 +354,6 @@ pfg_capture_slow(PfgDetect *d, bool armed)
 	QueryDesc  *queryDesc = d->queryDesc;
 	bool		analyzed = pfg_capture_analyze &&
 		(queryDesc->instrument_options & INSTRUMENT_ROWS) != 0;
-	MemoryContext cxt;
-	MemoryContext old;
 	StringInfo	plan;
 	StringInfoData detail;
 	PfgEventData ev;
@@ -376,10 +375,6 @@ pfg_capture_slow(PfgDetect *d, bool armed)
 	}
 	pfg_detect_text(d);
 
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "perfguard capture",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-
 	plan = explain_plan(queryDesc, analyzed);
 	initStringInfo(&detail);
 	pfg_json_bool(&detail, "analyzed", analyzed);
@@ -396,9 +391,6 @@ pfg_capture_slow(PfgDetect *d, bool armed)
 	ev.detail = detail.data;
 	ev.detail_len = detail.len;
 	pfg_event_add(&ev);
-
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
 
 	if (!analyzed && pfg_capture_mode == PFG_CAPTURE_ADAPTIVE &&
 		pfg_capture_analyze)

@@ -24,9 +24,10 @@
  * already uses, whose own numbers are kept); a collapsed list shows its first placeholder followed by
  * a comment that says more values were there.
  *
- * This work is done only when a statement is new to the statistics table,
- * never on every execution.  Everything is allocated in the caller's
- * memory context.
+ * This work is done only when a statement is new to the statistics table
+ * or about to get an event, never on every execution.  The lexer's work
+ * happens in a memory context of its own, deleted before returning; only
+ * the normalized text is allocated in the caller's context.
  *
  * IDENTIFICATION	  src/fingerprint.c
  *-------------------------------------------------------------------------
@@ -36,6 +37,7 @@
 #include "common/keywords.h"
 #include "lib/stringinfo.h"
 #include "parser/gramparse.h"	/* scanner.h and the token codes of gram.h */
+#include "utils/memutils.h"
 
 #include "fingerprint.h"
 
@@ -290,7 +292,13 @@ pfg_fingerprint(const char *query, int query_len,
 	int			copied = 0;		/* query bytes already copied to out */
 	int			next_param;
 	int			i = 0;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext cxt;
 
+	/* the lexer's work is thrown away at the end; only the text is kept */
+	cxt = AllocSetContextCreate(caller, "perfguard fingerprint",
+								ALLOCSET_SMALL_SIZES);
+	MemoryContextSwitchTo(cxt);
 	tokens = lex_query(query, query_len, &ntokens, &max_param);
 	next_param = max_param + 1;
 	if (normalized)
@@ -352,10 +360,11 @@ pfg_fingerprint(const char *query, int query_len,
 
 		if (stop > copied)
 			appendBinaryStringInfo(&out, query + copied, stop - copied);
-		*normalized = out.data;
+		*normalized = MemoryContextStrdup(caller, out.data);
 		*normalized_len = out.len;
 	}
-	pfree(tokens);
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(cxt);
 	return h;
 }
 

@@ -422,6 +422,22 @@ exec_detect(PfgExec *ex, double ms, PfgFound *found)
 	QueryDesc  *queryDesc = ex->queryDesc;
 	PfgSeqScanHits hits;
 	PfgDetect	d;
+	MemoryContext cxt;
+	MemoryContext old;
+
+	found->seq_scan = ex->stats && pfg_seqscan_min_rows >= 0 &&
+		pfg_seqscan_find(queryDesc, &hits) > 0;
+	found->slow = ex->capture && pfg_capture_min_duration >= 0 &&
+		ms >= pfg_capture_min_duration;
+	if (ex->armed && !found->slow)
+		pfg_capture_armed_fast(queryDesc->plannedstmt->queryId);
+	if (!found->seq_scan && !found->slow)
+		return;
+
+	/* on the way to an event: what it needs goes away with this context */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "perfguard detectors",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
 
 	memset(&d, 0, sizeof(d));
 	d.queryDesc = queryDesc;
@@ -429,25 +445,13 @@ exec_detect(PfgExec *ex, double ms, PfgFound *found)
 	d.toplevel = ex->toplevel;
 	d.duration_ms = ms;
 	d.rows = ex->rows;
-
-	if (ex->stats && pfg_seqscan_min_rows >= 0 &&
-		pfg_seqscan_find(queryDesc, &hits) > 0)
-	{
-		found->seq_scan = true;
+	if (found->seq_scan)
 		pfg_seqscan_record(&d, &hits);
-	}
-	if (ex->capture && pfg_capture_min_duration >= 0)
-	{
-		if (ms >= pfg_capture_min_duration)
-		{
-			found->slow = true;
-			found->captured = pfg_capture_slow(&d, ex->armed);
-		}
-		else if (ex->armed)
-			pfg_capture_armed_fast(d.queryid);
-	}
-	if (d.query)
-		pfree(d.query);
+	if (found->slow)
+		found->captured = pfg_capture_slow(&d, ex->armed);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
 }
 
 /*

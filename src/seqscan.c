@@ -404,23 +404,15 @@ record_one(PfgDetect *d, SeqScanState *node, double rows)
 /*
  * pfg_seqscan_record
  *		Record a seq_scan event for each flagged scan of the execution,
- *		unless the statement had one within capture_interval.
+ *		unless the statement had one within capture_interval.  Allocates in
+ *		the caller's (short-lived) memory context.
  */
 void
 pfg_seqscan_record(PfgDetect *d, PfgSeqScanHits *hits)
 {
-	MemoryContext cxt;
-	MemoryContext old;
-
 	pfg_detect_text(d);
 	if (!pfg_throttle_pass(d->fingerprint, PFG_EVENT_SEQ_SCAN))
 		return;
-
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "perfguard seqscan",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
 	for (int i = 0; i < hits->count; i++)
 		record_one(d, hits->node[i], hits->table_rows[i]);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
 }
