@@ -73,6 +73,7 @@ typedef struct PfgEventRec
 	bool		toplevel;
 	bool		has_plan;
 	bool		plan_truncated;
+	bool		detail_truncated;	/* a detail did not fit and was left out */
 	int32		query_len;
 	int32		plan_len;
 	int32		detail_len;
@@ -279,22 +280,40 @@ pfg_event_add(const PfgEventData *ev)
 	int			detail_len = ev->detail_len;
 	int			private_len = ev->detail_private_len;
 	int			plan_len = ev->plan ? ev->plan_len : 0;
-	Size		fixed;
+	bool		detail_truncated = false;
+	bool		plan_truncated = false;
+	Size		room = max - PFG_EVENT_REC_FIXED - 4;	/* for the strings */
 	char	   *p;
 	int64		id;
 
-	/* what is left of the record's size after all but the plan */
-	fixed = PFG_EVENT_REC_FIXED + query_len + detail_len + private_len + 4;
-	if (fixed > max)
+	/*
+	 * An event must fit in a quarter of the store.  The details are JSON,
+	 * kept whole or not at all: the public one (numbers and names) first,
+	 * then the private one (a filter can be long).  The statement's text
+	 * is clipped to what is left, and the plan gets the rest.
+	 */
+	if ((Size) detail_len > room / 2)
 	{
-		/* an absurdly small store: keep the numbers, drop the texts */
-		query_len = 0;
-		private_len = 0;
 		detail_len = 0;
-		fixed = PFG_EVENT_REC_FIXED + 4;
+		detail_truncated = true;
+	}
+	room -= detail_len;
+	if ((Size) private_len > room / 2)
+	{
+		private_len = 0;
+		detail_truncated = true;
+	}
+	room -= private_len;
+	query_len = clip(ev->query, query_len, Min((Size) query_len, room));
+	room -= query_len;
+	if ((Size) plan_len > room)
+	{
+		plan_len = clip(ev->plan, plan_len, room);
+		plan_truncated = true;
 	}
 
-	rec = palloc0(max);
+	rec = palloc0(MAXALIGN(PFG_EVENT_REC_FIXED + query_len + plan_len +
+						   detail_len + private_len + 4));
 	rec->kind = ev->kind;
 	rec->plan_format = ev->plan_format;
 	rec->time = GetCurrentTimestamp();
@@ -306,11 +325,8 @@ pfg_event_add(const PfgEventData *ev)
 	rec->encoding = GetDatabaseEncoding();
 	rec->toplevel = ev->toplevel;
 	rec->has_plan = (ev->plan != NULL);
-	if (plan_len > (int) (max - fixed))
-	{
-		plan_len = clip(ev->plan, plan_len, max - fixed);
-		rec->plan_truncated = true;
-	}
+	rec->plan_truncated = plan_truncated;
+	rec->detail_truncated = detail_truncated;
 	rec->query_len = query_len;
 	rec->plan_len = plan_len;
 	rec->detail_len = detail_len;
@@ -564,7 +580,7 @@ perfguard_events(PG_FUNCTION_ARGS)
 	pfg_check_loaded();
 	pfg_init_materialized_srf(fcinfo);
 
-	copy = palloc(pfg_events->size);
+	copy = MemoryContextAllocHuge(CurrentMemoryContext, pfg_events->size);
 	LWLockAcquire(pfg_events->lock, LW_SHARED);
 	used = pfg_events->tail - pfg_events->head;
 	start = pfg_events->head % pfg_events->size;
@@ -636,6 +652,8 @@ perfguard_events(PG_FUNCTION_ARGS)
 		}
 		if (rec->plan_truncated)
 			pfg_json_bool(&detail, "plan_truncated", true);
+		if (rec->detail_truncated)
+			pfg_json_bool(&detail, "detail_truncated", true);
 		appendStringInfoChar(&detail, '}');
 		values[i++] = DirectFunctionCall1(jsonb_in, CStringGetDatum(
 						 pg_any_to_server(detail.data, detail.len, rec->encoding)));
