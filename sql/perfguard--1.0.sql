@@ -39,6 +39,8 @@ CREATE FUNCTION stats_internal(
     OUT slow_calls bigint,
     OUT plans_captured bigint,
     OUT seq_scans bigint,
+    OUT n_plus_one bigint,
+    OUT row_by_row_dml bigint,
     OUT first_exec_at timestamptz,
     OUT last_exec_at timestamptz
 )

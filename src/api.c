@@ -34,7 +34,7 @@
 #include "perfguard.h"
 #include "stats.h"
 
-#define PFG_STATS_COLS	31
+#define PFG_STATS_COLS	33
 #define PFG_INFO_COLS	9
 
 PG_FUNCTION_INFO_V1(perfguard_stats);
@@ -141,6 +141,8 @@ perfguard_stats(PG_FUNCTION_ARGS)
 		values[i++] = Int64GetDatum(c.slow_calls);
 		values[i++] = Int64GetDatum(c.plans_captured);
 		values[i++] = Int64GetDatum(c.seq_scans);
+		values[i++] = Int64GetDatum(c.n_plus_one);
+		values[i++] = Int64GetDatum(c.row_by_row);
 		values[i++] = TimestampTzGetDatum(c.first_exec);
 		values[i++] = TimestampTzGetDatum(c.last_exec);
 		Assert(i == PFG_STATS_COLS);

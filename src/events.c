@@ -78,6 +78,11 @@ typedef struct PfgEventRec
 	int32		plan_len;
 	int32		detail_len;
 	int32		private_len;
+	bool		has_repeat;		/* the repeat_* fields are set */
+	int64		repeat_count;	/* updated in place: pfg_event_update_repeat */
+	double		repeat_ms;
+	TimestampTz repeat_first;
+	TimestampTz repeat_last;
 } PfgEventRec;
 
 #define PFG_EVENT_REC_FIXED		MAXALIGN(sizeof(PfgEventRec))
@@ -327,6 +332,11 @@ pfg_event_add(const PfgEventData *ev)
 	rec->has_plan = (ev->plan != NULL);
 	rec->plan_truncated = plan_truncated;
 	rec->detail_truncated = detail_truncated;
+	rec->has_repeat = ev->has_repeat;
+	rec->repeat_count = ev->repeat_count;
+	rec->repeat_ms = ev->repeat_ms;
+	rec->repeat_first = ev->repeat_first;
+	rec->repeat_last = ev->repeat_last;
 	rec->query_len = query_len;
 	rec->plan_len = plan_len;
 	rec->detail_len = detail_len;
@@ -479,6 +489,37 @@ write_events(int code, Datum arg)
 		pos += rec->size;
 	}
 	pfg_dump_finish(&w);
+}
+
+/*
+ * pfg_event_update_repeat
+ *		Bring the counters of a repeated-statement event up to date, if the
+ *		event is still in the store.  Records can only be walked from the
+ *		oldest, and ids grow along the way, so the walk stops at the first
+ *		id not below the one sought.  Happens once per reported pattern.
+ */
+void
+pfg_event_update_repeat(int64 id, int64 count, double total_ms,
+						TimestampTz last)
+{
+	LWLockAcquire(pfg_events->lock, LW_EXCLUSIVE);
+	for (uint64 pos = pfg_events->head; pos < pfg_events->tail;)
+	{
+		PfgEventRec *rec = rec_at(pos);
+
+		if (rec->kind != PFG_EVENT_NONE && rec->id >= id)
+		{
+			if (rec->id == id && rec->has_repeat)
+			{
+				rec->repeat_count = count;
+				rec->repeat_ms = total_ms;
+				rec->repeat_last = last;
+			}
+			break;
+		}
+		pos += rec->size;
+	}
+	LWLockRelease(pfg_events->lock);
 }
 
 static void
@@ -654,6 +695,13 @@ perfguard_events(PG_FUNCTION_ARGS)
 			pfg_json_bool(&detail, "plan_truncated", true);
 		if (rec->detail_truncated)
 			pfg_json_bool(&detail, "detail_truncated", true);
+		if (rec->has_repeat)
+		{
+			pfg_json_int(&detail, "count", rec->repeat_count);
+			pfg_json_num(&detail, "total_ms", rec->repeat_ms);
+			pfg_json_str(&detail, "first_at", timestamptz_to_str(rec->repeat_first));
+			pfg_json_str(&detail, "last_at", timestamptz_to_str(rec->repeat_last));
+		}
 		appendStringInfoChar(&detail, '}');
 		values[i++] = DirectFunctionCall1(jsonb_in, CStringGetDatum(
 						 pg_any_to_server(detail.data, detail.len, rec->encoding)));

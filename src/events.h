@@ -8,6 +8,7 @@
 #ifndef PFG_EVENTS_H
 #define PFG_EVENTS_H
 
+#include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 
 /* Event kinds; the numbers are stored in the dump file, never reuse one. */
@@ -44,11 +45,19 @@ typedef struct PfgEventData
 	int			detail_len;
 	const char *detail_private;
 	int			detail_private_len;
+	/* repeated statements (N+1 kinds): counters that can be updated later */
+	bool		has_repeat;
+	int64		repeat_count;
+	double		repeat_ms;
+	TimestampTz repeat_first;
+	TimestampTz repeat_last;
 } PfgEventData;
 
 extern void pfg_events_init(void);
 extern int64 pfg_event_add(const PfgEventData *event);
 extern void pfg_events_counts(int64 *count, int64 *dropped);
+extern void pfg_event_update_repeat(int64 id, int64 count, double total_ms,
+									TimestampTz last);
 extern const char *pfg_event_kind_name(PfgEventKind kind);
 
 /* Helpers to write the members of a detail object. */

@@ -40,6 +40,10 @@ bool		pfg_capture_nested = false;
 int			pfg_capture_interval = 60;
 int			pfg_seqscan_min_rows = 10000;
 char	   *pfg_seqscan_ignore = NULL;
+int			pfg_nplus1_threshold = 10;
+int			pfg_row_by_row_threshold = 50;
+int			pfg_nplus1_window = 1000;
+int			pfg_nplus1_action = PFG_NPLUS1_LOG;
 
 /*
  * The parsed perfguard.seqscan_ignore: count, then that many NUL-terminated
@@ -65,6 +69,15 @@ static const struct config_enum_entry capture_mode_options[] =
 {
 	{"adaptive", PFG_CAPTURE_ADAPTIVE, false},
 	{"always", PFG_CAPTURE_ALWAYS, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry nplus1_action_options[] =
+{
+	{"log", PFG_NPLUS1_LOG, false},
+	{"warn", PFG_NPLUS1_WARN, false},
+	{"warning", PFG_NPLUS1_WARN, true},
+	{"error", PFG_NPLUS1_ERROR, false},
 	{NULL, 0, false}
 };
 
@@ -137,6 +150,22 @@ static void
 assign_seqscan_ignore(const char *newval, void *extra)
 {
 	seqscan_ignore_list = (PfgIgnoreList *) extra;
+}
+
+/*
+ * check_threshold
+ *		A repetition threshold is -1 (off) or at least 2: one execution is
+ *		not a repetition.
+ */
+static bool
+check_threshold(int *newval, void **extra, GucSource source)
+{
+	if (*newval == 0 || *newval == 1)
+	{
+		GUC_check_errdetail("The threshold must be -1 (off) or at least 2.");
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -328,6 +357,38 @@ pfg_define_gucs(void)
 							   "",
 							   PGC_SUSET, GUC_LIST_INPUT,
 							   check_seqscan_ignore, assign_seqscan_ignore, NULL);
+
+	DefineCustomIntVariable("perfguard.nplus1_threshold",
+							"Sets how many executions of the same SELECT in one transaction make an N+1 pattern.",
+							"-1 turns the N+1 detector off.",
+							&pfg_nplus1_threshold,
+							10, -1, INT_MAX,
+							PGC_SUSET, 0,
+							check_threshold, NULL, NULL);
+
+	DefineCustomIntVariable("perfguard.row_by_row_threshold",
+							"Sets how many executions of the same single-row INSERT, UPDATE or DELETE in one transaction make row-by-row writing.",
+							"-1 turns this detector off.",
+							&pfg_row_by_row_threshold,
+							50, -1, INT_MAX,
+							PGC_SUSET, 0,
+							check_threshold, NULL, NULL);
+
+	DefineCustomIntVariable("perfguard.nplus1_window",
+							"Sets the longest pause between autocommit statements that still belong to one burst.",
+							"Outside transaction blocks, repeated statements are counted per burst of statements separated by less than this.  0 counts them in transaction blocks only.",
+							&pfg_nplus1_window,
+							1000, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("perfguard.nplus1_action",
+							 "Selects what happens when a statement completes an N+1 or row-by-row pattern.",
+							 "log records an event; warn also sends a WARNING; error also fails the statement.",
+							 &pfg_nplus1_action,
+							 PFG_NPLUS1_LOG, nplus1_action_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("perfguard");
 }

@@ -21,6 +21,13 @@ typedef enum PfgCaptureMode
 	PFG_CAPTURE_ALWAYS			/* instrument every statement */
 } PfgCaptureMode;
 
+typedef enum PfgNplus1Action
+{
+	PFG_NPLUS1_LOG,				/* record the event only */
+	PFG_NPLUS1_WARN,			/* and warn the client */
+	PFG_NPLUS1_ERROR			/* and fail the statement */
+} PfgNplus1Action;
+
 typedef enum PfgPlanFormat
 {
 	PFG_FORMAT_TEXT,
@@ -55,6 +62,12 @@ extern int	pfg_capture_interval;	/* s; 0: no limit */
 /* sequential-scan detector */
 extern int	pfg_seqscan_min_rows;	/* -1: off */
 extern char *pfg_seqscan_ignore;
+
+/* N+1 detector */
+extern int	pfg_nplus1_threshold;	/* -1: off */
+extern int	pfg_row_by_row_threshold;	/* -1: off */
+extern int	pfg_nplus1_window;	/* ms; 0: transactions only */
+extern int	pfg_nplus1_action;
 
 extern bool pfg_seqscan_ignored(const char *nspname, const char *relname);
 

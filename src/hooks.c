@@ -42,6 +42,7 @@
 #include "capture.h"
 #include "fingerprint.h"
 #include "guc.h"
+#include "nplus1.h"
 #include "perfguard.h"
 #include "seqscan.h"
 #include "stats.h"
@@ -297,6 +298,10 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	if (stats || capture)
 		exec_begin(queryDesc, stats, capture, armed, level == 0);
+	if (nesting_level == 0)
+		pfg_nplus1_top(queryid, queryDesc->sourceText,
+					   queryDesc->plannedstmt->stmt_location,
+					   queryDesc->plannedstmt->stmt_len);
 }
 
 /*
@@ -417,7 +422,7 @@ pfg_ExecutorFinish(QueryDesc *queryDesc)
  *		capture the plan of a slow statement.
  */
 static void
-exec_detect(PfgExec *ex, double ms, PfgFound *found)
+exec_detect(PfgExec *ex, double ms, PfgFound *found, PfgRepeatFound *repeat)
 {
 	QueryDesc  *queryDesc = ex->queryDesc;
 	PfgSeqScanHits hits;
@@ -425,12 +430,27 @@ exec_detect(PfgExec *ex, double ms, PfgFound *found)
 	MemoryContext cxt;
 	MemoryContext old;
 
+	memset(&d, 0, sizeof(d));
+	d.queryDesc = queryDesc;
+	d.queryid = queryDesc->plannedstmt->queryId;
+	d.toplevel = ex->toplevel;
+	d.duration_ms = ms;
+	d.rows = ex->rows;
+
+	/* counted on every execution; allocates only to report a pattern */
+	if (ex->stats)
+	{
+		pfg_nplus1_exec(&d, queryDesc->operation, ms, repeat);
+		found->n_plus_one = (repeat->kind == PFG_EVENT_N_PLUS_ONE);
+		found->row_by_row = (repeat->kind == PFG_EVENT_ROW_BY_ROW_DML);
+	}
+
 	found->seq_scan = ex->stats && pfg_seqscan_min_rows >= 0 &&
 		pfg_seqscan_find(queryDesc, &hits) > 0;
 	found->slow = ex->capture && pfg_capture_min_duration >= 0 &&
 		ms >= pfg_capture_min_duration;
 	if (ex->armed && !found->slow)
-		pfg_capture_armed_fast(queryDesc->plannedstmt->queryId);
+		pfg_capture_armed_fast(d.queryid);
 	if (!found->seq_scan && !found->slow)
 		return;
 
@@ -438,18 +458,10 @@ exec_detect(PfgExec *ex, double ms, PfgFound *found)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "perfguard detectors",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-
-	memset(&d, 0, sizeof(d));
-	d.queryDesc = queryDesc;
-	d.queryid = queryDesc->plannedstmt->queryId;
-	d.toplevel = ex->toplevel;
-	d.duration_ms = ms;
-	d.rows = ex->rows;
 	if (found->seq_scan)
 		pfg_seqscan_record(&d, &hits);
 	if (found->slow)
 		found->captured = pfg_capture_slow(&d, ex->armed);
-
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 }
@@ -464,12 +476,16 @@ pfg_ExecutorEnd(QueryDesc *queryDesc)
 {
 	PfgExec    *ex = exec_find(queryDesc);
 
+	PfgRepeatFound repeat;
+
+	repeat.kind = PFG_EVENT_NONE;
 	if (ex)
 	{
 		double		ms = INSTR_TIME_GET_MILLISEC(ex->elapsed);
-		PfgFound	found = {false, false, false};
+		PfgFound	found;
 
-		exec_detect(ex, ms, &found);
+		memset(&found, 0, sizeof(found));
+		exec_detect(ex, ms, &found, &repeat);
 		if (ex->stats)
 			pfg_stats_store(queryDesc->sourceText,
 							queryDesc->plannedstmt->stmt_location,
@@ -483,6 +499,10 @@ pfg_ExecutorEnd(QueryDesc *queryDesc)
 		prev_ExecutorEnd(queryDesc);
 	else
 		standard_ExecutorEnd(queryDesc);
+
+	/* a WARNING or ERROR for an N+1 pattern, once the executor is done */
+	if (repeat.kind != PFG_EVENT_NONE)
+		pfg_nplus1_act(&repeat);
 }
 
 /*
@@ -573,6 +593,10 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	instr_time	elapsed;
 	PfgBlocks	blocks;
 	uint64		rows = 0;
+
+	/* the parent that nested statements will name */
+	if (nesting_level == 0)
+		pfg_nplus1_top(queryid, queryString, location, len);
 
 	if (IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
 		IsA(parsetree, DeallocateStmt))

@@ -21,6 +21,7 @@
 #include "capture.h"
 #include "events.h"
 #include "guc.h"
+#include "nplus1.h"
 #include "perfguard.h"
 #include "stats.h"
 
@@ -53,5 +54,6 @@ _PG_init(void)
 	pfg_stats_init();
 	pfg_events_init();
 	pfg_capture_init();
+	pfg_nplus1_init();
 	pfg_hooks_init();
 }

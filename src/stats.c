@@ -553,6 +553,8 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 		c->slow_calls += found->slow;
 		c->plans_captured += found->captured;
 		c->seq_scans += found->seq_scan;
+		c->n_plus_one += found->n_plus_one;
+		c->row_by_row += found->row_by_row;
 	}
 	c->last_exec = GetCurrentStatementStartTimestamp();
 	c->usage += 1.0;
@@ -613,6 +615,46 @@ pfg_stats_count(void)
 	n = hash_get_num_entries(pfg_hash);
 	LWLockRelease(pfg_shared->lock);
 	return n;
+}
+
+/*
+ * pfg_stats_text
+ *		The normalized text (palloc'd, in the server encoding) and the
+ *		fingerprint of one entry, or NULL if it is not in the table.
+ */
+char *
+pfg_stats_text(Oid userid, Oid dbid, uint64 queryid, bool toplevel,
+			   uint64 *fingerprint)
+{
+	PfgKey		key;
+	PfgEntry   *entry;
+	char	   *buf = palloc(pfg_query_text_length + 1);
+	int			encoding = 0;
+	bool		found = false;
+
+	memset(&key, 0, sizeof(key));
+	key.userid = userid;
+	key.dbid = dbid;
+	key.queryid = queryid;
+	key.toplevel = toplevel;
+
+	LWLockAcquire(pfg_shared->lock, LW_SHARED);
+	entry = hash_search(pfg_hash, &key, HASH_FIND, NULL);
+	if (entry)
+	{
+		memcpy(buf, entry->text, entry->text_len + 1);
+		encoding = entry->encoding;
+		*fingerprint = entry->fingerprint;
+		found = true;
+	}
+	LWLockRelease(pfg_shared->lock);
+
+	if (!found)
+	{
+		pfree(buf);
+		return NULL;
+	}
+	return pg_any_to_server(buf, strlen(buf), encoding);
 }
 
 /*

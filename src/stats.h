@@ -44,6 +44,8 @@ typedef struct PfgFound
 	bool		slow;			/* ran at least capture_min_duration */
 	bool		captured;		/* its plan was captured */
 	bool		seq_scan;		/* it had a flagged sequential scan */
+	bool		n_plus_one;		/* it completed an N+1 pattern */
+	bool		row_by_row;		/* it completed row-by-row writing */
 } PfgFound;
 
 /* Counters of one entry; read and written only under the entry's mutex. */
@@ -69,6 +71,8 @@ typedef struct PfgCounters
 	int64		slow_calls;		/* executions over capture_min_duration */
 	int64		plans_captured; /* slow_plan events recorded */
 	int64		seq_scans;		/* executions with a flagged seq scan */
+	int64		n_plus_one;		/* N+1 patterns it completed */
+	int64		row_by_row;		/* row-by-row patterns it completed */
 	TimestampTz first_exec;
 	TimestampTz last_exec;
 	double		usage;			/* for eviction: calls, decayed */
@@ -115,6 +119,8 @@ extern void pfg_stats_store(const char *query, int query_location, int query_len
 							const PfgFound *found);
 extern int64 pfg_stats_reset(bool all, uint64 fingerprint);
 extern int64 pfg_stats_count(void);
+extern char *pfg_stats_text(Oid userid, Oid dbid, uint64 queryid,
+							bool toplevel, uint64 *fingerprint);
 
 /* For the SQL functions: walk the table under the shared lock. */
 extern struct HTAB *pfg_stats_hash(void);

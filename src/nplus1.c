@@ -1,0 +1,447 @@
+/*-------------------------------------------------------------------------
+ * nplus1.c
+ *	  The N+1 detector: the same statement run again and again, where one
+ *	  statement (a join, an "= ANY($1)", a multi-row INSERT) would do.
+ *
+ * Two kinds of repetition are told apart: a SELECT repeated is an N+1
+ * read (n_plus_one); a single-row INSERT, UPDATE, DELETE or MERGE
+ * repeated is row-by-row writing (row_by_row_dml).  A DML statement that
+ * touches several rows is batched already and is not counted.
+ *
+ * Executions are counted per statement (queryid) within a scope:
+ *
+ *	- in a transaction block, and for statements run inside functions, the
+ *	  scope is the transaction.  A statement is reported when it reaches
+ *	  its threshold; its parent is the statement that ran just before its
+ *	  first execution (for a nested statement: the client's statement that
+ *	  called the function).
+ *
+ *	- outside transaction blocks (autocommit, how most ORM applications
+ *	  run), the scope is a burst: statements that follow one another with
+ *	  pauses shorter than perfguard.nplus1_window.  A burst also ends when,
+ *	  after some statement has repeated, a statement new to the burst runs
+ *	  (the loop is over).  A repeated statement is reported only when it
+ *	  follows a parent that ran once in the burst and returned at least as
+ *	  many rows as the threshold: the shape of N+1, where each row of the
+ *	  parent drives one more statement.  A session that runs one lookup
+ *	  over and over (pgbench -S) has no such parent and is never reported.
+ *
+ * State is backend-local and costs O(1) per statement: an open-addressing
+ * table of PFG_REPEAT_SLOTS statements per scope.  A scope is emptied in
+ * O(1) by bumping its generation (a slot of an older generation is free).
+ * A scope that meets more distinct statements than the table holds stops
+ * counting the new ones (the statements already counted go on), so a
+ * transaction of millions of distinct statements uses the same memory.
+ *
+ * Each report is an event, rate-limited like the others, and counted in
+ * perfguard.stats; its count, time and last execution are brought up to
+ * date when the scope ends.  perfguard.nplus1_action can also warn the
+ * client or fail the statement (SQLSTATE PF001 or PF002).
+ *
+ * IDENTIFICATION	  src/nplus1.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include PFG_QUERYJUMBLE_HEADER
+#include "events.h"
+#include "fingerprint.h"
+#include "guc.h"
+#include "nplus1.h"
+#include "stats.h"
+
+#define PFG_REPEAT_SLOTS	256		/* statements counted per scope; a power of two */
+#define PFG_REPEAT_PROBES	8
+#define PFG_REPEAT_REPORTED	16	/* reports per scope kept up to date */
+
+#define ERRCODE_PFG_N_PLUS_ONE		MAKE_SQLSTATE('P','F','0','0','1')
+#define ERRCODE_PFG_ROW_BY_ROW		MAKE_SQLSTATE('P','F','0','0','2')
+
+/* One statement counted in a scope. */
+typedef struct PfgRepeat
+{
+	uint64		queryid;
+	uint32		generation;		/* the slot is in use if it is the scope's */
+	bool		toplevel;
+	bool		reported;
+	int32		count;
+	double		total_ms;
+	TimestampTz first_at;
+	TimestampTz last_at;
+	uint64		parent_queryid; /* 0: none */
+	bool		parent_toplevel;
+	int64		parent_rows;	/* -1: unknown */
+	int64		event_id;		/* 0: no event */
+} PfgRepeat;
+
+typedef struct PfgScope
+{
+	uint32		generation;
+	bool		repeating;		/* some statement ran twice in this scope */
+	int			nreported;
+	PfgRepeat  *reported[PFG_REPEAT_REPORTED];
+	uint64		prev_queryid;	/* the last top-level statement; 0: none */
+	int64		prev_rows;
+	TimestampTz prev_end;		/* session scope: when it ended */
+	PfgRepeat	slots[PFG_REPEAT_SLOTS];
+} PfgScope;
+
+static PfgScope xact_scope = {.generation = 1};
+static PfgScope session_scope = {.generation = 1};
+static bool exit_callback_set = false;
+
+/* The client's statement under way, the parent of nested repetitions. */
+static uint64 top_queryid = 0;
+static const char *top_text = NULL;
+static int	top_location = 0;
+static int	top_len = 0;
+
+/*
+ * scope_end
+ *		Bring the events of the scope's reports up to date, then empty it.
+ *		keep_prev: the last statement stays the parent of what follows.
+ */
+static void
+scope_end(PfgScope *s, bool keep_prev)
+{
+	for (int i = 0; i < s->nreported; i++)
+	{
+		PfgRepeat  *r = s->reported[i];
+
+		if (r->event_id != 0)
+			pfg_event_update_repeat(r->event_id, r->count, r->total_ms,
+									r->last_at);
+	}
+	s->nreported = 0;
+	s->repeating = false;
+	s->generation++;
+	if (!keep_prev)
+		s->prev_queryid = 0;
+}
+
+static void
+xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			scope_end(&xact_scope, false);
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+exit_callback(int code, Datum arg)
+{
+	/* the open burst's reports get their final counts */
+	if (code == 0 && session_scope.nreported > 0)
+		scope_end(&session_scope, false);
+}
+
+void
+pfg_nplus1_init(void)
+{
+	RegisterXactCallback(xact_callback, NULL);
+}
+
+/*
+ * pfg_nplus1_top
+ *		Note the client's statement that has started, whose nested
+ *		statements will name it as their parent.
+ */
+void
+pfg_nplus1_top(uint64 queryid, const char *text, int location, int len)
+{
+	top_queryid = queryid;
+	top_text = text;
+	top_location = location;
+	top_len = len;
+}
+
+/*
+ * scope_entry
+ *		The slot of a statement in a scope, claimed if new (*fresh), or
+ *		NULL when its probe sequence is full.  Slots are never freed within
+ *		a generation, so the first free slot ends the search.
+ */
+static PfgRepeat *
+scope_entry(PfgScope *s, uint64 queryid, bool toplevel, bool *fresh)
+{
+	uint32		h = (uint32) ((queryid * UINT64CONST(0x9E3779B97F4A7C15)) >> 56);
+
+	for (int i = 0; i < PFG_REPEAT_PROBES; i++)
+	{
+		PfgRepeat  *r = &s->slots[(h + i) & (PFG_REPEAT_SLOTS - 1)];
+
+		if (r->generation != s->generation)
+		{
+			memset(r, 0, sizeof(PfgRepeat));
+			r->generation = s->generation;
+			r->queryid = queryid;
+			r->toplevel = toplevel;
+			r->parent_rows = -1;
+			*fresh = true;
+			return r;
+		}
+		if (r->queryid == queryid && r->toplevel == toplevel)
+		{
+			*fresh = false;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+/* How many times the scope has counted a statement (1 if not counted). */
+static int32
+scope_count(PfgScope *s, uint64 queryid, bool toplevel)
+{
+	uint32		h = (uint32) ((queryid * UINT64CONST(0x9E3779B97F4A7C15)) >> 56);
+
+	for (int i = 0; i < PFG_REPEAT_PROBES; i++)
+	{
+		PfgRepeat  *r = &s->slots[(h + i) & (PFG_REPEAT_SLOTS - 1)];
+
+		if (r->generation != s->generation)
+			break;
+		if (r->queryid == queryid && r->toplevel == toplevel)
+			return r->count;
+	}
+	return 1;
+}
+
+/*
+ * report
+ *		A statement reached its threshold: fill in *found for the action,
+ *		and record an event unless the rate limit says no.
+ */
+static void
+report(PfgDetect *d, PfgScope *s, PfgRepeat *r, PfgEventKind kind,
+	   int threshold, PfgRepeatFound *found)
+{
+	uint64		parent_fingerprint = 0;
+	char	   *parent = NULL;
+	StringInfoData detail;
+	StringInfoData private;
+	PfgEventData ev;
+
+	pfg_detect_text(d);
+	if (r->parent_queryid != 0 && r->parent_toplevel && !r->toplevel &&
+		r->parent_queryid == top_queryid && top_text != NULL)
+	{
+		/* a nested statement's parent is the client's statement under way */
+		int			location = top_location;
+		int			len = top_len;
+		const char *text = CleanQuerytext(top_text, &location, &len);
+		int			norm_len;
+
+		parent_fingerprint = pfg_fingerprint(text, len, &parent, &norm_len);
+	}
+	else if (r->parent_queryid != 0)
+		parent = pfg_stats_text(GetUserId(), MyDatabaseId, r->parent_queryid,
+								r->parent_toplevel, &parent_fingerprint);
+
+	found->kind = kind;
+	found->count = r->count;
+	found->in_xact = (s == &xact_scope);
+	found->query = d->query;
+	found->parent = parent;
+	found->parent_rows = r->parent_rows;
+
+	r->reported = true;
+	if (s->nreported < PFG_REPEAT_REPORTED)
+		s->reported[s->nreported++] = r;
+	if (s == &session_scope && !exit_callback_set)
+	{
+		before_shmem_exit(exit_callback, (Datum) 0);
+		exit_callback_set = true;
+	}
+
+	if (!pfg_throttle_pass(d->fingerprint, kind))
+		return;
+
+	initStringInfo(&detail);
+	initStringInfo(&private);
+	pfg_json_str(&detail, "scope", s == &xact_scope ? "transaction" : "session");
+	pfg_json_int(&detail, "threshold", threshold);
+	if (r->parent_queryid != 0)
+	{
+		pfg_json_int(&detail, "parent_queryid", (int64) r->parent_queryid);
+		if (parent)
+			pfg_json_int(&detail, "parent_fingerprint", (int64) parent_fingerprint);
+		else
+			pfg_json_str(&detail, "parent_fingerprint", NULL);
+	}
+	else
+	{
+		pfg_json_str(&detail, "parent_queryid", NULL);
+		pfg_json_str(&detail, "parent_fingerprint", NULL);
+	}
+	if (r->parent_rows >= 0)
+		pfg_json_int(&detail, "parent_rows", r->parent_rows);
+	else
+		pfg_json_str(&detail, "parent_rows", NULL);
+	pfg_json_str(&private, "parent_query", parent);
+
+	pfg_detect_event(d, kind, &ev);
+	ev.duration_ms = r->total_ms;
+	ev.detail = detail.data;
+	ev.detail_len = detail.len;
+	ev.detail_private = private.data;
+	ev.detail_private_len = private.len;
+	ev.has_repeat = true;
+	ev.repeat_count = r->count;
+	ev.repeat_ms = r->total_ms;
+	ev.repeat_first = r->first_at;
+	ev.repeat_last = r->last_at;
+	r->event_id = pfg_event_add(&ev);
+}
+
+/*
+ * pfg_nplus1_exec
+ *		Count one finished execution of a tracked statement.  When it
+ *		completes a pattern, *found says so (and an event is recorded);
+ *		the caller acts on it after the executor has finished.
+ */
+void
+pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
+				PfgRepeatFound *found)
+{
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+	PfgEventKind kind = PFG_EVENT_NONE;
+	int			threshold = -1;
+	PfgScope   *s;
+	PfgRepeat  *r = NULL;
+	bool		fresh = false;
+
+	if (operation == CMD_SELECT)
+	{
+		kind = PFG_EVENT_N_PLUS_ONE;
+		threshold = pfg_nplus1_threshold;
+	}
+	else if ((operation == CMD_INSERT || operation == CMD_UPDATE ||
+			  operation == CMD_DELETE || operation == CMD_MERGE) &&
+			 d->rows <= 1)
+	{
+		kind = PFG_EVENT_ROW_BY_ROW_DML;
+		threshold = pfg_row_by_row_threshold;
+	}
+
+	if (!d->toplevel || IsTransactionBlock())
+		s = &xact_scope;
+	else
+	{
+		if (pfg_nplus1_window <= 0)
+			return;
+		s = &session_scope;
+		/* a pause longer than the window ends the burst */
+		if (s->prev_end != 0 &&
+			now - s->prev_end > (TimestampTz) pfg_nplus1_window * 1000)
+			scope_end(s, false);
+		s->prev_end = now + (TimestampTz) (ms * 1000.0);
+	}
+
+	if (threshold > 0)
+	{
+		r = scope_entry(s, d->queryid, d->toplevel, &fresh);
+		/* in a burst, a new statement after a loop means the loop is over */
+		if (r && fresh && s->repeating && s == &session_scope)
+		{
+			scope_end(s, true);
+			r = scope_entry(s, d->queryid, d->toplevel, &fresh);
+		}
+	}
+	else if (s->repeating && s == &session_scope)
+		scope_end(s, true);
+
+	if (r)
+	{
+		if (fresh)
+		{
+			r->first_at = now;
+			if (!d->toplevel)
+			{
+				r->parent_queryid = top_queryid;
+				r->parent_toplevel = true;
+			}
+			else if (s->prev_queryid != 0 && s->prev_queryid != d->queryid)
+			{
+				r->parent_queryid = s->prev_queryid;
+				r->parent_toplevel = true;
+				r->parent_rows = s->prev_rows;
+			}
+		}
+		r->count++;
+		r->total_ms += ms;
+		r->last_at = now;
+		if (r->count == 2)
+			s->repeating = true;
+
+		if (r->count == threshold &&
+			(s == &xact_scope ||
+			 (r->parent_queryid != 0 && r->parent_rows >= threshold &&
+			  scope_count(s, r->parent_queryid, true) == 1)))
+			report(d, s, r, kind, threshold, found);
+	}
+
+	if (d->toplevel)
+	{
+		s->prev_queryid = d->queryid;
+		s->prev_rows = (int64) d->rows;
+	}
+}
+
+/*
+ * pfg_nplus1_act
+ *		Warn, or fail the statement, as perfguard.nplus1_action says.
+ *		Called once the executor has finished with the statement.
+ */
+void
+pfg_nplus1_act(const PfgRepeatFound *found)
+{
+	StringInfoData detail;
+	int			level;
+
+	if (found->kind == PFG_EVENT_NONE || pfg_nplus1_action == PFG_NPLUS1_LOG)
+		return;
+	level = (pfg_nplus1_action == PFG_NPLUS1_ERROR) ? ERROR : WARNING;
+
+	initStringInfo(&detail);
+	appendStringInfo(&detail, "Statement: %s", found->query);
+	if (found->parent)
+	{
+		appendStringInfo(&detail, "\nIt follows: %s", found->parent);
+		if (found->parent_rows >= 0)
+			appendStringInfo(&detail, " (" INT64_FORMAT " rows)", found->parent_rows);
+	}
+
+	if (found->kind == PFG_EVENT_N_PLUS_ONE)
+		ereport(level,
+				(errcode(ERRCODE_PFG_N_PLUS_ONE),
+				 errmsg("perfguard detected an N+1 query pattern: the same query ran " INT64_FORMAT " times %s",
+						found->count,
+						found->in_xact ? "in this transaction" : "in a burst of statements"),
+				 errdetail_internal("%s", detail.data),
+				 errhint("Fetch these rows in one query: join them to the query before, or pass all the keys at once with \"= ANY($1)\".")));
+	else
+		ereport(level,
+				(errcode(ERRCODE_PFG_ROW_BY_ROW),
+				 errmsg("perfguard detected row-by-row writing: the same single-row statement ran " INT64_FORMAT " times %s",
+						found->count,
+						found->in_xact ? "in this transaction" : "in a burst of statements"),
+				 errdetail_internal("%s", detail.data),
+				 errhint("Write the rows in one statement: INSERT with several VALUES lists or INSERT ... SELECT, COPY, or UPDATE/DELETE ... WHERE key = ANY($1).")));
+	pfree(detail.data);
+}

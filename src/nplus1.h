@@ -1,0 +1,33 @@
+/*-------------------------------------------------------------------------
+ * nplus1.h
+ *	  The N+1 and row-by-row detector.
+ *
+ * IDENTIFICATION	  src/nplus1.h
+ *-------------------------------------------------------------------------
+ */
+#ifndef PFG_NPLUS1_H
+#define PFG_NPLUS1_H
+
+#include "nodes/nodes.h"
+
+#include "capture.h"
+
+/* What one execution completed, for the caller to act on. */
+typedef struct PfgRepeatFound
+{
+	PfgEventKind kind;			/* PFG_EVENT_NONE: nothing */
+	int64		count;
+	bool		in_xact;		/* counted in a transaction block */
+	char	   *query;			/* normalized text of the statement */
+	char	   *parent;			/* normalized text of its parent, or NULL */
+	int64		parent_rows;	/* -1: unknown */
+} PfgRepeatFound;
+
+extern void pfg_nplus1_init(void);
+extern void pfg_nplus1_top(uint64 queryid, const char *text, int location,
+						  int len);
+extern void pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
+							PfgRepeatFound *found);
+extern void pfg_nplus1_act(const PfgRepeatFound *found);
+
+#endif							/* PFG_NPLUS1_H */
