@@ -31,6 +31,10 @@ unix_socket_directories = '$dir'
 shared_preload_libraries = 'perfguard'
 # low for the demo, so that its few slower statements get their plan captured
 perfguard.capture_min_duration = 2ms
+# pgbench deals its scripts at random on each connection, as a pool serves
+# unrelated requests; a list query followed by ten unrelated lookups would
+# look like an autocommit N+1, so count repetitions in transactions only
+perfguard.nplus1_window = 0
 CONF
 pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
 psql=(pg psql -X -q -h "$dir" -p "$port" -d postgres -v ON_ERROR_STOP=1)
@@ -65,6 +69,17 @@ INSERT INTO orders (book_id, qty) VALUES (:b, 1);
 UPDATE books SET stock = stock - 1 WHERE id = :b;
 COMMIT;
 EOF2
+# an "author page" written the ORM way: the author's books, then one query
+# per book for its price (the N+1 pattern perfguard reports)
+{
+    echo '\set a random(1, 200)'
+    echo 'BEGIN;'
+    echo 'SELECT id FROM books WHERE author_id = :a ORDER BY id LIMIT 12;'
+    for k in $(seq 0 11); do
+        echo "SELECT price, stock FROM books WHERE id = :a + $((200 * k));"
+    done
+    echo 'COMMIT;'
+} > "$dir/author_page.sql"
 cat > "$dir/report.sql" <<'EOF2'
 SELECT a.name, sum(o.qty) AS sold
   FROM orders o JOIN books b ON b.id = o.book_id JOIN authors a ON a.id = b.author_id
@@ -75,7 +90,8 @@ chown postgres:postgres "$dir"/*.sql
 echo "== running the workload (pgbench, 2 clients, 2000 transactions)"
 pg pgbench -n -h "$dir" -p "$port" -c 2 -j 2 -t 1000 \
     -f "$dir/lookup.sql@20" -f "$dir/by_author.sql@4" \
-    -f "$dir/order.sql@4" -f "$dir/report.sql@1" postgres >/dev/null
+    -f "$dir/order.sql@4" -f "$dir/report.sql@1" -f "$dir/author_page.sql@1" \
+    postgres >/dev/null
 
 echo
 echo "== what perfguard saw: top statements by total time"
@@ -125,6 +141,17 @@ SELECT DISTINCT ON (fingerprint)
   FROM perfguard.events
  WHERE kind = 'seq_scan'
  ORDER BY fingerprint, event_id DESC;
+SQL
+
+echo "== N+1 patterns: a query repeated in one transaction after the query that drove it"
+"${psql[@]}" <<'SQL'
+\pset footer off
+SELECT left(query, 46) AS repeated, detail->>'count' AS times,
+       left(regexp_replace(detail->>'parent_query', '\s+', ' ', 'g'), 46) AS after,
+       detail->>'parent_rows' AS rows
+  FROM perfguard.events WHERE kind = 'n_plus_one' ORDER BY event_id LIMIT 1;
+SELECT left(query, 46) AS query, calls, n_plus_one AS "N+1 seen"
+  FROM perfguard.stats WHERE n_plus_one > 0;
 SQL
 
 echo "== perfguard itself"
