@@ -217,14 +217,54 @@ pfg_capture_armed_fast(uint64 queryid)
 }
 
 /*
- * pfg_throttle_pass
- *		May an event of this kind be recorded for this fingerprint now?  If
- *		so, the time is noted.  With capture_interval = 0, always.
+ * Backend-local memory of rate-limit refusals: (queryid, kind) → the time
+ * before which the rate limit will say no again.  The shared table's times
+ * only move forward, so the answer cannot change before then, and a
+ * statement flagged on every execution (a scan of a large table) skips its
+ * fingerprint and the shared lock until then.
+ */
+#define PFG_REFUSED_SLOTS	16	/* a power of two */
+
+typedef struct PfgRefused
+{
+	uint64		queryid;
+	int32		kind;
+	TimestampTz until;
+} PfgRefused;
+
+static PfgRefused refused[PFG_REFUSED_SLOTS];
+
+static inline PfgRefused *
+refused_slot(uint64 queryid, PfgEventKind kind)
+{
+	return &refused[(queryid ^ (uint64) kind) & (PFG_REFUSED_SLOTS - 1)];
+}
+
+/*
+ * pfg_throttle_refused
+ *		True if the rate limit is known to refuse this statement's events
+ *		of this kind now, without asking it.
  */
 bool
-pfg_throttle_pass(uint64 fingerprint, PfgEventKind kind)
+pfg_throttle_refused(uint64 queryid, PfgEventKind kind)
+{
+	PfgRefused *r = refused_slot(queryid, kind);
+
+	return pfg_capture_interval > 0 && r->queryid == queryid &&
+		r->kind == kind && GetCurrentTimestamp() < r->until;
+}
+
+/*
+ * pfg_throttle_pass
+ *		May an event of this kind be recorded for this fingerprint now?  If
+ *		so, the time is noted.  With capture_interval = 0, always.  A
+ *		refusal is remembered for queryid (see pfg_throttle_refused).
+ */
+bool
+pfg_throttle_pass(uint64 fingerprint, uint64 queryid, PfgEventKind kind)
 {
 	TimestampTz now;
+	TimestampTz interval;
 	uint64		h;
 	PfgThrottleSlot *victim = NULL;
 	bool		pass = true;
@@ -233,6 +273,7 @@ pfg_throttle_pass(uint64 fingerprint, PfgEventKind kind)
 		return true;
 
 	now = GetCurrentTimestamp();
+	interval = (TimestampTz) pfg_capture_interval * USECS_PER_SEC;
 	h = fingerprint ^ ((uint64) kind * UINT64CONST(0x9E3779B97F4A7C15));
 	h ^= h >> 31;
 
@@ -244,8 +285,7 @@ pfg_throttle_pass(uint64 fingerprint, PfgEventKind kind)
 		if (slot->kind == kind && slot->fingerprint == fingerprint)
 		{
 			victim = slot;
-			pass = (slot->last +
-					(TimestampTz) pfg_capture_interval * USECS_PER_SEC <= now);
+			pass = (slot->last + interval <= now);
 			break;
 		}
 		if (victim == NULL || slot->kind == PFG_EVENT_NONE ||
@@ -257,6 +297,14 @@ pfg_throttle_pass(uint64 fingerprint, PfgEventKind kind)
 		victim->fingerprint = fingerprint;
 		victim->kind = kind;
 		victim->last = now;
+	}
+	else
+	{
+		PfgRefused *r = refused_slot(queryid, kind);
+
+		r->queryid = queryid;
+		r->kind = kind;
+		r->until = victim->last + interval;
 	}
 	LWLockRelease(pfg_capture->lock);
 	return pass;
@@ -369,8 +417,10 @@ pfg_capture_slow(PfgDetect *d, bool armed)
 		if (pfg_capture_sample_rate < 1.0 &&
 			pg_prng_double(&pg_global_prng_state) >= pfg_capture_sample_rate)
 			return false;
+		if (pfg_throttle_refused(d->queryid, PFG_EVENT_SLOW_PLAN))
+			return false;
 		pfg_detect_text(d);
-		if (!pfg_throttle_pass(d->fingerprint, PFG_EVENT_SLOW_PLAN))
+		if (!pfg_throttle_pass(d->fingerprint, d->queryid, PFG_EVENT_SLOW_PLAN))
 			return false;
 	}
 	pfg_detect_text(d);

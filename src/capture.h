@@ -56,7 +56,9 @@ extern PfgCaptureShared *pfg_capture;
 
 extern void pfg_capture_init(void);
 extern bool pfg_capture_armed_slow(uint64 queryid);
-extern bool pfg_throttle_pass(uint64 fingerprint, PfgEventKind kind);
+extern bool pfg_throttle_refused(uint64 queryid, PfgEventKind kind);
+extern bool pfg_throttle_pass(uint64 fingerprint, uint64 queryid,
+							  PfgEventKind kind);
 extern void pfg_detect_text(PfgDetect *d);
 extern void pfg_detect_event(PfgDetect *d, PfgEventKind kind, PfgEventData *ev);
 

@@ -269,7 +269,7 @@ report(PfgDetect *d, PfgScope *s, PfgRepeat *r, PfgEventKind kind,
 		exit_callback_set = true;
 	}
 
-	if (!pfg_throttle_pass(d->fingerprint, kind))
+	if (!pfg_throttle_pass(d->fingerprint, d->queryid, kind))
 		return;
 
 	initStringInfo(&detail);

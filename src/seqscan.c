@@ -34,6 +34,7 @@
 #include "access/stratnum.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
@@ -96,38 +97,85 @@ typedef struct FindContext
 	int			flagged;
 } FindContext;
 
-static bool
-find_walker(PlanState *ps, void *arg)
+/* Judge one sequential scan node. */
+static void
+check_scan(SeqScanState *node, FindContext *ctx)
 {
-	FindContext *ctx = (FindContext *) arg;
+	double		rows = table_rows(node);
+	Relation	rel;
+	char	   *nspname;
 
-	if (ps == NULL)
-		return false;
-	if (IsA(ps, SeqScanState))
+	if (rows < pfg_seqscan_min_rows || rows <= 0)
+		return;
+	rel = node->ss.ss_currentRelation;
+	nspname = get_namespace_name(RelationGetNamespace(rel));
+	if (!pfg_seqscan_ignored(nspname ? nspname : "", RelationGetRelationName(rel)))
 	{
-		SeqScanState *node = (SeqScanState *) ps;
-		double		rows = table_rows(node);
-
-		if (rows >= pfg_seqscan_min_rows && rows > 0)
+		if (ctx->flagged < PFG_SEQSCAN_KEEP)
 		{
-			Relation	rel = node->ss.ss_currentRelation;
-			char	   *nspname = get_namespace_name(RelationGetNamespace(rel));
-
-			if (!pfg_seqscan_ignored(nspname ? nspname : "",
-									 RelationGetRelationName(rel)))
-			{
-				if (ctx->flagged < PFG_SEQSCAN_KEEP)
-				{
-					ctx->hits->node[ctx->flagged] = node;
-					ctx->hits->table_rows[ctx->flagged] = rows;
-				}
-				ctx->flagged++;
-			}
-			if (nspname)
-				pfree(nspname);
+			ctx->hits->node[ctx->flagged] = node;
+			ctx->hits->table_rows[ctx->flagged] = rows;
 		}
+		ctx->flagged++;
 	}
-	return planstate_tree_walker(ps, find_walker, arg);
+	if (nspname)
+		pfree(nspname);
+}
+
+/*
+ * find_scans
+ *		Walk a plan-state tree, reaching the same children as the core's
+ *		planstate_tree_walker (nodes/nodeFuncs.c), written out because it
+ *		runs at the end of every tracked statement: a one-node plan costs a
+ *		dozen instructions.  Left children are followed in the loop.
+ */
+static void
+find_scans(PlanState *ps, FindContext *ctx)
+{
+	check_stack_depth();
+	while (ps != NULL)
+	{
+		ListCell   *lc;
+
+		switch (nodeTag(ps))
+		{
+			case T_SeqScanState:
+				check_scan((SeqScanState *) ps, ctx);
+				break;
+			case T_AppendState:
+				for (int i = 0; i < ((AppendState *) ps)->as_nplans; i++)
+					find_scans(((AppendState *) ps)->appendplans[i], ctx);
+				break;
+			case T_MergeAppendState:
+				for (int i = 0; i < ((MergeAppendState *) ps)->ms_nplans; i++)
+					find_scans(((MergeAppendState *) ps)->mergeplans[i], ctx);
+				break;
+			case T_BitmapAndState:
+				for (int i = 0; i < ((BitmapAndState *) ps)->nplans; i++)
+					find_scans(((BitmapAndState *) ps)->bitmapplans[i], ctx);
+				break;
+			case T_BitmapOrState:
+				for (int i = 0; i < ((BitmapOrState *) ps)->nplans; i++)
+					find_scans(((BitmapOrState *) ps)->bitmapplans[i], ctx);
+				break;
+			case T_SubqueryScanState:
+				find_scans(((SubqueryScanState *) ps)->subplan, ctx);
+				break;
+			case T_CustomScanState:
+				foreach(lc, ((CustomScanState *) ps)->custom_ps)
+					find_scans((PlanState *) lfirst(lc), ctx);
+				break;
+			default:
+				break;
+		}
+		foreach(lc, ps->initPlan)
+			find_scans(((SubPlanState *) lfirst(lc))->planstate, ctx);
+		foreach(lc, ps->subPlan)
+			find_scans(((SubPlanState *) lfirst(lc))->planstate, ctx);
+		if (ps->righttree)
+			find_scans(ps->righttree, ctx);
+		ps = ps->lefttree;
+	}
 }
 
 /*
@@ -142,8 +190,7 @@ pfg_seqscan_find(QueryDesc *queryDesc, PfgSeqScanHits *hits)
 
 	ctx.hits = hits;
 	ctx.flagged = 0;
-	if (queryDesc->planstate)
-		(void) find_walker(queryDesc->planstate, &ctx);
+	find_scans(queryDesc->planstate, &ctx);
 	hits->count = Min(ctx.flagged, PFG_SEQSCAN_KEEP);
 	return ctx.flagged;
 }
@@ -410,8 +457,10 @@ record_one(PfgDetect *d, SeqScanState *node, double rows)
 void
 pfg_seqscan_record(PfgDetect *d, PfgSeqScanHits *hits)
 {
+	if (pfg_throttle_refused(d->queryid, PFG_EVENT_SEQ_SCAN))
+		return;
 	pfg_detect_text(d);
-	if (!pfg_throttle_pass(d->fingerprint, PFG_EVENT_SEQ_SCAN))
+	if (!pfg_throttle_pass(d->fingerprint, d->queryid, PFG_EVENT_SEQ_SCAN))
 		return;
 	for (int i = 0; i < hits->count; i++)
 		record_one(d, hits->node[i], hits->table_rows[i]);
