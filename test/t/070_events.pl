@@ -25,56 +25,13 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use PerfguardDump;
+
 #
 # Helpers
 #
-
-sub read_binary
-{
-	my ($path) = @_;
-	open(my $fh, '<', $path) or die "could not open $path: $!";
-	binmode $fh;
-	local $/;
-	my $data = <$fh>;
-	close $fh;
-	return $data;
-}
-
-sub write_binary
-{
-	my ($path, $data) = @_;
-	open(my $fh, '>', $path) or die "could not open $path: $!";
-	binmode $fh;
-	print $fh $data;
-	close $fh or die "could not write $path: $!";
-	return;
-}
-
-# CRC-32C (Castagnoli, reflected), as PostgreSQL's pg_crc32c computes it.
-my @crc_table;
-for my $i (0 .. 255)
-{
-	my $c = $i;
-	$c = ($c & 1) ? (($c >> 1) ^ 0x82F63B78) : ($c >> 1) for 1 .. 8;
-	$crc_table[$i] = $c;
-}
-
-sub crc32c
-{
-	my ($data) = @_;
-	my $crc = 0xFFFFFFFF;
-	$crc = $crc_table[ ($crc ^ $_) & 0xFF ] ^ ($crc >> 8)
-	  for unpack('C*', $data);
-	return $crc ^ 0xFFFFFFFF;
-}
-
-# Replace the trailing CRC by the right one for the (modified) contents.
-sub resign
-{
-	my ($data) = @_;
-	my $body = substr($data, 0, length($data) - 4);
-	return $body . pack('V', crc32c($body));
-}
 
 # The events file's layout (src/events.c): a 40-byte header (magic, format,
 # pg_major, rec_fixed: uint32 each; count, next_id, dropped: int64 each),
