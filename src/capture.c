@@ -29,7 +29,6 @@
 #include "common/pg_prng.h"
 #include "executor/instrument.h"
 #include "miscadmin.h"
-#include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/memutils.h"
@@ -60,9 +59,6 @@ typedef struct PfgThrottleSlot
 PfgCaptureShared *pfg_capture = NULL;
 static PfgThrottleSlot *throttle = NULL;
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-
 static Size
 capture_memsize(void)
 {
@@ -70,22 +66,17 @@ capture_memsize(void)
 					mul_size(PFG_THROTTLE_SLOTS, sizeof(PfgThrottleSlot)));
 }
 
-static void
-capture_shmem_request(void)
+void
+pfg_capture_shmem_request(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
 	RequestAddinShmemSpace(capture_memsize());
 	RequestNamedLWLockTranche("perfguard capture", 1);
 }
 
-static void
-capture_shmem_startup(void)
+void
+pfg_capture_shmem_startup(void)
 {
 	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	pfg_capture = ShmemInitStruct("perfguard capture", capture_memsize(), &found);
@@ -104,15 +95,6 @@ capture_shmem_startup(void)
 		memset(throttle, 0, PFG_THROTTLE_SLOTS * sizeof(PfgThrottleSlot));
 	}
 	LWLockRelease(AddinShmemInitLock);
-}
-
-void
-pfg_capture_init(void)
-{
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = capture_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = capture_shmem_startup;
 }
 
 /*

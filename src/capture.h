@@ -54,7 +54,8 @@ typedef struct PfgCaptureShared
 
 extern PfgCaptureShared *pfg_capture;
 
-extern void pfg_capture_init(void);
+extern void pfg_capture_shmem_request(void);
+extern void pfg_capture_shmem_startup(void);
 extern bool pfg_capture_armed_slow(uint64 queryid);
 extern bool pfg_throttle_refused(uint64 queryid, PfgEventKind kind);
 extern bool pfg_throttle_pass(uint64 fingerprint, uint64 queryid,

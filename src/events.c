@@ -112,8 +112,6 @@ typedef struct PfgEventsDumpHeader
 
 static PfgEventsShared *pfg_events = NULL;
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 static const char *const kind_names[] = {
 	"removed", "slow_plan", "seq_scan", "n_plus_one", "row_by_row_dml"
@@ -522,23 +520,17 @@ pfg_event_update_repeat(int64 id, int64 count, double total_ms,
 	LWLockRelease(pfg_events->lock);
 }
 
-static void
-events_shmem_request(void)
+void
+pfg_events_shmem_request(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-
 	RequestAddinShmemSpace(events_memsize());
 	RequestNamedLWLockTranche("perfguard events", 1);
 }
 
-static void
-events_shmem_startup(void)
+void
+pfg_events_shmem_startup(void)
 {
 	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	pfg_events = ShmemInitStruct("perfguard events", events_memsize(), &found);
@@ -562,19 +554,6 @@ events_shmem_startup(void)
 		load_events();
 	else
 		unlink(PFG_EVENTS_FILE);
-}
-
-/*
- * pfg_events_init
- *		Install the shared-memory hooks of the store.
- */
-void
-pfg_events_init(void)
-{
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = events_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = events_shmem_startup;
 }
 
 /*

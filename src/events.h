@@ -53,7 +53,8 @@ typedef struct PfgEventData
 	TimestampTz repeat_last;
 } PfgEventData;
 
-extern void pfg_events_init(void);
+extern void pfg_events_shmem_request(void);
+extern void pfg_events_shmem_startup(void);
 extern int64 pfg_event_add(const PfgEventData *event);
 extern void pfg_events_counts(int64 *count, int64 *dropped);
 extern void pfg_event_update_repeat(int64 id, int64 count, double total_ms,

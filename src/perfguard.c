@@ -15,6 +15,7 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 
 #include "compat.h"
 #include PFG_QUERYJUMBLE_HEADER
@@ -28,6 +29,35 @@
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/*
+ * pfg_shmem_request, pfg_shmem_startup
+ *		perfguard's one pair of shared-memory hooks: each part (statistics,
+ *		event store, capture state) asks for its memory and lock, then
+ *		creates or attaches to its state.
+ */
+static void
+pfg_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	pfg_stats_shmem_request();
+	pfg_events_shmem_request();
+	pfg_capture_shmem_request();
+}
+
+static void
+pfg_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	pfg_stats_shmem_startup();
+	pfg_events_shmem_startup();
+	pfg_capture_shmem_startup();
+}
 
 /*
  * _PG_init
@@ -51,9 +81,10 @@ _PG_init(void)
 				 errdetail("perfguard identifies statements by the query identifier that the server computes."),
 				 errhint("Set compute_query_id to \"auto\" (the default) or \"on\".")));
 
-	pfg_stats_init();
-	pfg_events_init();
-	pfg_capture_init();
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = pfg_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = pfg_shmem_startup;
 	pfg_nplus1_init();
 	pfg_hooks_init();
 }

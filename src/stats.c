@@ -96,8 +96,6 @@ cache_slot(const PfgKey *key)
 	return &entry_cache[h & (PFG_CACHE_SIZE - 1)];
 }
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /*
  * entry_size
@@ -117,15 +115,12 @@ stats_memsize(void)
 }
 
 /*
- * pfg_shmem_request
+ * pfg_stats_shmem_request
  *		Ask for the shared memory and the lock the table needs.
  */
-static void
-pfg_shmem_request(void)
+void
+pfg_stats_shmem_request(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-
 	RequestAddinShmemSpace(stats_memsize());
 	RequestNamedLWLockTranche("perfguard", 1);
 }
@@ -384,18 +379,15 @@ write_dump(int code, Datum arg)
 }
 
 /*
- * pfg_shmem_startup
+ * pfg_stats_shmem_startup
  *		Create or attach to the shared state; in the postmaster, also load
  *		the dump file and arrange for it to be written at shutdown.
  */
-static void
-pfg_shmem_startup(void)
+void
+pfg_stats_shmem_startup(void)
 {
 	bool		found;
 	HASHCTL		info;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
 
 	pfg_shared = NULL;
 	pfg_hash = NULL;
@@ -431,20 +423,6 @@ pfg_shmem_startup(void)
 		load_dump();
 	else
 		unlink(PFG_DUMP_FILE);
-}
-
-/*
- * pfg_stats_init
- *		Install the shared-memory hooks.  Called from _PG_init while
- *		shared_preload_libraries is processed.
- */
-void
-pfg_stats_init(void)
-{
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = pfg_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = pfg_shmem_startup;
 }
 
 /*

@@ -109,7 +109,8 @@ typedef struct PfgShared
 
 extern PfgShared *pfg_shared;
 
-extern void pfg_stats_init(void);
+extern void pfg_stats_shmem_request(void);
+extern void pfg_stats_shmem_startup(void);
 extern void pfg_check_loaded(void);
 extern bool pfg_clean_shutdown(void);
 
