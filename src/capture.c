@@ -405,7 +405,6 @@ pfg_capture_slow(PfgDetect *d, bool armed)
 		if (!pfg_throttle_pass(d->fingerprint, d->queryid, PFG_EVENT_SLOW_PLAN))
 			return false;
 	}
-	pfg_detect_text(d);
 
 	plan = explain_plan(queryDesc, analyzed);
 	initStringInfo(&detail);

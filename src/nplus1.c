@@ -171,22 +171,27 @@ pfg_nplus1_top(uint64 queryid, const char *text, int location, int len)
 }
 
 /*
- * scope_entry
- *		The slot of a statement in a scope, claimed if new (*fresh), or
- *		NULL when its probe sequence is full.  Slots are never freed within
- *		a generation, so the first free slot ends the search.
+ * scope_slot
+ *		The slot of a statement in a scope, or NULL.  With claim, a statement
+ *		new to the scope gets the first free slot of its probe sequence
+ *		(*fresh); NULL then means that the sequence is full.  Slots are
+ *		never freed within a generation, so the first free slot ends the
+ *		search.
  */
 static PfgRepeat *
-scope_entry(PfgScope *s, uint64 queryid, bool toplevel, bool *fresh)
+scope_slot(PfgScope *s, uint64 queryid, bool toplevel, bool claim, bool *fresh)
 {
 	uint32		h = (uint32) ((queryid * UINT64CONST(0x9E3779B97F4A7C15)) >> 56);
 
+	*fresh = false;
 	for (int i = 0; i < PFG_REPEAT_PROBES; i++)
 	{
 		PfgRepeat  *r = &s->slots[(h + i) & (PFG_REPEAT_SLOTS - 1)];
 
 		if (r->generation != s->generation)
 		{
+			if (!claim)
+				return NULL;
 			memset(r, 0, sizeof(PfgRepeat));
 			r->generation = s->generation;
 			r->queryid = queryid;
@@ -196,10 +201,7 @@ scope_entry(PfgScope *s, uint64 queryid, bool toplevel, bool *fresh)
 			return r;
 		}
 		if (r->queryid == queryid && r->toplevel == toplevel)
-		{
-			*fresh = false;
 			return r;
-		}
 	}
 	return NULL;
 }
@@ -208,18 +210,10 @@ scope_entry(PfgScope *s, uint64 queryid, bool toplevel, bool *fresh)
 static int32
 scope_count(PfgScope *s, uint64 queryid, bool toplevel)
 {
-	uint32		h = (uint32) ((queryid * UINT64CONST(0x9E3779B97F4A7C15)) >> 56);
+	bool		fresh;
+	PfgRepeat  *r = scope_slot(s, queryid, toplevel, false, &fresh);
 
-	for (int i = 0; i < PFG_REPEAT_PROBES; i++)
-	{
-		PfgRepeat  *r = &s->slots[(h + i) & (PFG_REPEAT_SLOTS - 1)];
-
-		if (r->generation != s->generation)
-			break;
-		if (r->queryid == queryid && r->toplevel == toplevel)
-			return r->count;
-	}
-	return 1;
+	return r ? r->count : 1;
 }
 
 /*
@@ -355,12 +349,12 @@ pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
 
 	if (threshold > 0)
 	{
-		r = scope_entry(s, d->queryid, d->toplevel, &fresh);
+		r = scope_slot(s, d->queryid, d->toplevel, true, &fresh);
 		/* in a burst, a new statement after a loop means the loop is over */
 		if (r && fresh && s->repeating && s == &session_scope)
 		{
 			scope_end(s, true);
-			r = scope_entry(s, d->queryid, d->toplevel, &fresh);
+			r = scope_slot(s, d->queryid, d->toplevel, true, &fresh);
 		}
 	}
 	else if (s->repeating && s == &session_scope)
@@ -413,6 +407,7 @@ pfg_nplus1_act(const PfgRepeatFound *found)
 {
 	StringInfoData detail;
 	int			level;
+	bool		n_plus_one = (found->kind == PFG_EVENT_N_PLUS_ONE);
 
 	if (found->kind == PFG_EVENT_NONE || pfg_nplus1_action == PFG_NPLUS1_LOG)
 		return;
@@ -427,21 +422,16 @@ pfg_nplus1_act(const PfgRepeatFound *found)
 			appendStringInfo(&detail, " (" INT64_FORMAT " rows)", found->parent_rows);
 	}
 
-	if (found->kind == PFG_EVENT_N_PLUS_ONE)
-		ereport(level,
-				(errcode(ERRCODE_PFG_N_PLUS_ONE),
-				 errmsg("perfguard detected an N+1 query pattern: the same query ran " INT64_FORMAT " times %s",
-						found->count,
-						found->in_xact ? "in this transaction" : "in a burst of statements"),
-				 errdetail_internal("%s", detail.data),
-				 errhint("Fetch these rows in one query: join them to the query before, or pass all the keys at once with \"= ANY($1)\".")));
-	else
-		ereport(level,
-				(errcode(ERRCODE_PFG_ROW_BY_ROW),
-				 errmsg("perfguard detected row-by-row writing: the same single-row statement ran " INT64_FORMAT " times %s",
-						found->count,
-						found->in_xact ? "in this transaction" : "in a burst of statements"),
-				 errdetail_internal("%s", detail.data),
-				 errhint("Write the rows in one statement: INSERT with several VALUES lists or INSERT ... SELECT, COPY, or UPDATE/DELETE ... WHERE key = ANY($1).")));
+	ereport(level,
+			(errcode(n_plus_one ? ERRCODE_PFG_N_PLUS_ONE : ERRCODE_PFG_ROW_BY_ROW),
+			 errmsg("perfguard detected %s: the same %s ran " INT64_FORMAT " times %s",
+					n_plus_one ? "an N+1 query pattern" : "row-by-row writing",
+					n_plus_one ? "query" : "single-row statement",
+					found->count,
+					found->in_xact ? "in this transaction" : "in a burst of statements"),
+			 errdetail_internal("%s", detail.data),
+			 errhint("%s", n_plus_one ?
+					 "Fetch these rows in one query: join them to the query before, or pass all the keys at once with \"= ANY($1)\"." :
+					 "Write the rows in one statement: INSERT with several VALUES lists or INSERT ... SELECT, COPY, or UPDATE/DELETE ... WHERE key = ANY($1).")));
 	pfree(detail.data);
 }
