@@ -42,6 +42,7 @@ test:
 
 ifneq ($(PGXS),)
 include $(PGXS)
+include $(srcdir)/src/cli/cli.mk
 
 # Rebuild every object when a header changes (PGXS tracks no header
 # dependencies unless PostgreSQL was configured with --enable-depend).

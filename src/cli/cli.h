@@ -1,0 +1,173 @@
+/*-------------------------------------------------------------------------
+ * cli.h
+ *	  Declarations shared by the files of the perfguard command-line
+ *	  client: options, the connection, query helpers, output helpers.
+ *
+ * The client is single-threaded and short-lived.  Every fatal error goes
+ * through pfg_fatal(), which prints "perfguard: error: ...", closes the
+ * connection and exits with PFG_EXIT_ERROR; memory is freed where a
+ * function is done with it, and otherwise at exit.
+ *
+ * IDENTIFICATION	  src/cli/cli.h
+ *-------------------------------------------------------------------------
+ */
+#ifndef PFG_CLI_H
+#define PFG_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "libpq-fe.h"
+
+#define PFG_PROGNAME		"perfguard"
+#define PFG_CLIENT_VERSION	"1.0"
+/* the oldest extension version this client can talk to */
+#define PFG_MIN_EXT_MAJOR	1
+#define PFG_MIN_EXT_MINOR	0
+
+/* exit codes, documented in docs/cli.md */
+#define PFG_EXIT_OK			0
+#define PFG_EXIT_FOUND		1	/* check found violations or regressions */
+#define PFG_EXIT_ERROR		2	/* usage, connection or server error */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PFG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define PFG_NORETURN __attribute__((noreturn))
+#else
+#define PFG_PRINTF(f, a)
+#define PFG_NORETURN
+#endif
+
+typedef enum PfgFormat
+{
+	PFG_FORMAT_TEXT,
+	PFG_FORMAT_JSON,
+	PFG_FORMAT_JUNIT,
+	PFG_FORMAT_MARKDOWN
+} PfgFormat;
+
+/* Everything the command line can say, after parsing. */
+typedef struct PfgOptions
+{
+	/* connection */
+	const char *dbname;
+	const char *host;
+	const char *port;
+	const char *username;
+	bool		no_password;	/* -w */
+	bool		force_password; /* -W */
+
+	/* commands */
+	PfgFormat	format;
+	const char *baseline;		/* check --baseline */
+	const char *baseline_file;	/* check --baseline-file */
+	int			top;			/* report --top */
+	const char *sort;			/* report --sort */
+	const char *output;			/* baseline export -o */
+	const char *name;			/* baseline import --name */
+	bool		replace;		/* baseline save/import --replace */
+	bool		current;		/* baseline export --current */
+	bool		if_exists;		/* baseline drop --if-exists */
+	const char *kind;			/* events --kind */
+	const char *since;			/* events --since */
+	int			limit;			/* events --limit */
+	bool		all_databases;	/* events --all-databases */
+	bool		verbose;		/* events, check --verbose */
+	bool		events;			/* reset --events */
+
+	/* the command and its positional arguments */
+	const char *command;
+	int			nargs;
+	char	  **args;
+} PfgOptions;
+
+/* A growable string. */
+typedef struct PfgBuf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} PfgBuf;
+
+/* The client's own hint for a server error of one SQLSTATE. */
+typedef struct PfgHint
+{
+	const char *sqlstate;
+	const char *hint;
+} PfgHint;
+
+/* hints shared by the commands */
+extern const PfgHint pfg_hints_baseline_name[];
+extern const PfgHint pfg_hints_baseline_file[];
+
+/* util.c */
+extern PGconn *pfg_conn;
+extern void pfg_error(const char *fmt,...) PFG_PRINTF(1, 2);
+extern void pfg_detail(const char *fmt,...) PFG_PRINTF(1, 2);
+extern void pfg_hint(const char *fmt,...) PFG_PRINTF(1, 2);
+extern void pfg_fatal(const char *fmt,...) PFG_PRINTF(1, 2) PFG_NORETURN;
+extern void pfg_exit(int code) PFG_NORETURN;
+extern void *pfg_malloc(size_t size);
+extern char *pfg_strdup(const char *s);
+extern void buf_init(PfgBuf *buf);
+extern void buf_putc(PfgBuf *buf, char c);
+extern void buf_puts(PfgBuf *buf, const char *s);
+extern void buf_putn(PfgBuf *buf, const char *s, size_t n);
+extern void buf_printf(PfgBuf *buf, const char *fmt,...) PFG_PRINTF(2, 3);
+extern void buf_reset(PfgBuf *buf);
+extern void buf_free(PfgBuf *buf);
+extern PGresult *pfg_query(const char *sql, int nparams,
+						   const char *const *params);
+extern PGresult *pfg_query_hinted(const char *sql, int nparams,
+								  const char *const *params,
+								  const PfgHint *hints);
+extern PGresult *pfg_query_quiet(const char *sql, int nparams,
+								 const char *const *params);
+extern const char *pfg_value(const PGresult *res, int row, const char *column);
+extern int	pfg_column(const PGresult *res, const char *column);
+extern char *pfg_read_file(const char *path);
+extern void pfg_finish_output(void);
+
+/* format.c */
+extern void format_duration(PfgBuf *out, double ms);
+extern void format_duration_str(PfgBuf *out, const char *ms);
+extern void format_number(PfgBuf *out, const char *value);
+extern void one_line(PfgBuf *out, const char *s, int maxwidth);
+extern int	display_width(const char *s);
+extern void json_string(PfgBuf *out, const char *s);
+extern void json_value(PfgBuf *out, const PGresult *res, int row, int col);
+extern void json_row(PfgBuf *out, const PGresult *res, int row, bool close);
+extern void xml_escape(PfgBuf *out, const char *s);
+extern void xml_text(PfgBuf *out, const char *s);
+extern void md_escape(PfgBuf *out, const char *s);
+extern void md_code(PfgBuf *out, const char *s);
+extern void md_details_code(const char *summary, const char *text);
+extern void short_time(PfgBuf *out, const char *timestamp);
+
+/* A table rendered for the terminal (aligned) or as markdown. */
+typedef struct PfgTable
+{
+	int			ncols;
+	const char **headers;
+	const char *align;			/* one 'l' or 'r' per column */
+	int			nrows;
+	int			maxrows;
+	char	  **cells;			/* nrows * ncols strings, owned */
+} PfgTable;
+
+extern void table_init(PfgTable *t, int ncols, const char **headers,
+					   const char *align);
+extern void table_add_row(PfgTable *t, char **cells);
+extern void table_print_text(const PfgTable *t, const char *indent);
+extern void table_print_markdown(const PfgTable *t);
+extern void table_free(PfgTable *t);
+
+/* commands */
+extern int	cmd_check(const PfgOptions *opts);
+extern int	cmd_report(const PfgOptions *opts);
+extern int	cmd_baseline(const PfgOptions *opts);
+extern int	cmd_events(const PfgOptions *opts);
+extern int	cmd_reset(const PfgOptions *opts);
+
+#endif							/* PFG_CLI_H */
