@@ -34,7 +34,7 @@
 #include "perfguard.h"
 #include "stats.h"
 
-#define PFG_STATS_COLS	33
+#define PFG_STATS_COLS	38
 #define PFG_INFO_COLS	9
 
 PG_FUNCTION_INFO_V1(perfguard_stats);
@@ -143,6 +143,14 @@ perfguard_stats(PG_FUNCTION_ARGS)
 		values[i++] = Int64GetDatum(c.seq_scans);
 		values[i++] = Int64GetDatum(c.n_plus_one);
 		values[i++] = Int64GetDatum(c.row_by_row);
+		values[i++] = Int64GetDatum(c.max_rows);
+		values[i++] = Int64GetDatum(c.max_blocks);
+		values[i++] = Int64GetDatum(c.xacts);
+		values[i++] = Int64GetDatum(c.max_xact_calls);
+		if (c.plan_shape != 0)
+			values[i++] = Int64GetDatum((int64) c.plan_shape);
+		else
+			nulls[i++] = true;
 		values[i++] = TimestampTzGetDatum(c.first_exec);
 		values[i++] = TimestampTzGetDatum(c.last_exec);
 		Assert(i == PFG_STATS_COLS);

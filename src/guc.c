@@ -44,6 +44,7 @@ int			pfg_nplus1_threshold = 10;
 int			pfg_row_by_row_threshold = 50;
 int			pfg_nplus1_window = 1000;
 int			pfg_nplus1_action = PFG_NPLUS1_LOG;
+int			pfg_enforce = PFG_ENFORCE_OFF;
 
 /*
  * The parsed perfguard.seqscan_ignore: count, then that many NUL-terminated
@@ -69,6 +70,18 @@ static const struct config_enum_entry capture_mode_options[] =
 {
 	{"adaptive", PFG_CAPTURE_ADAPTIVE, false},
 	{"always", PFG_CAPTURE_ALWAYS, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry enforce_options[] =
+{
+	{"off", PFG_ENFORCE_OFF, false},
+	{"warn", PFG_ENFORCE_WARN, false},
+	{"warning", PFG_ENFORCE_WARN, true},
+	{"error", PFG_ENFORCE_ERROR, false},
+	{"false", PFG_ENFORCE_OFF, true},
+	{"no", PFG_ENFORCE_OFF, true},
+	{"0", PFG_ENFORCE_OFF, true},
 	{NULL, 0, false}
 };
 
@@ -387,6 +400,16 @@ pfg_define_gucs(void)
 							 "log records an event; warn also sends a WARNING; error also fails the statement.",
 							 &pfg_nplus1_action,
 							 PFG_NPLUS1_LOG, nplus1_action_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("perfguard.enforce",
+							 "Selects what happens when a statement breaks its budget.",
+							 "off judges nothing at run time; warn sends a WARNING; error fails the statement. "
+							 "Limits on one execution are judged: max_ms, max_rows, max_blocks, "
+							 "max_calls_per_xact, allow_seqscan, allow_nplus1.",
+							 &pfg_enforce,
+							 PFG_ENFORCE_OFF, enforce_options,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 

@@ -28,6 +28,13 @@ typedef enum PfgNplus1Action
 	PFG_NPLUS1_ERROR			/* and fail the statement */
 } PfgNplus1Action;
 
+typedef enum PfgEnforce
+{
+	PFG_ENFORCE_OFF,			/* budgets are judged by the reports only */
+	PFG_ENFORCE_WARN,			/* and a WARNING at run time */
+	PFG_ENFORCE_ERROR			/* and an ERROR at run time */
+} PfgEnforce;
+
 typedef enum PfgPlanFormat
 {
 	PFG_FORMAT_TEXT,
@@ -68,6 +75,9 @@ extern int	pfg_nplus1_threshold;	/* -1: off */
 extern int	pfg_row_by_row_threshold;	/* -1: off */
 extern int	pfg_nplus1_window;	/* ms; 0: transactions only */
 extern int	pfg_nplus1_action;
+
+/* budgets */
+extern int	pfg_enforce;
 
 extern bool pfg_seqscan_ignored(const char *nspname, const char *relname);
 

@@ -76,14 +76,29 @@ pfg_hist_bucket_upper(int bucket)
 double
 pfg_hist_percentile(const PfgHistogram *hist, double fraction)
 {
+	uint64		counts[PFG_HIST_BUCKETS];
+
+	for (int i = 0; i < PFG_HIST_BUCKETS; i++)
+		counts[i] = hist->counts[i];
+	return pfg_hist_percentile_counts(counts, fraction);
+}
+
+/*
+ * pfg_hist_rank_bucket
+ *		The bucket that holds the ceil(fraction * N)-th smallest sample of
+ *		PFG_HIST_BUCKETS counts, or -1 when they are all zero.
+ */
+int
+pfg_hist_rank_bucket(const uint64 *counts, double fraction)
+{
 	uint64		total = 0;
 	uint64		rank;
 	uint64		seen = 0;
 
 	for (int i = 0; i < PFG_HIST_BUCKETS; i++)
-		total += hist->counts[i];
+		total += counts[i];
 	if (total == 0)
-		return -1.0;
+		return -1;
 
 	rank = (uint64) ceil(fraction * (double) total);
 	if (rank < 1)
@@ -93,9 +108,23 @@ pfg_hist_percentile(const PfgHistogram *hist, double fraction)
 
 	for (int i = 0; i < PFG_HIST_BUCKETS; i++)
 	{
-		seen += hist->counts[i];
+		seen += counts[i];
 		if (seen >= rank)
-			return (pfg_hist_bucket_lower(i) + pfg_hist_bucket_upper(i)) / 2.0;
+			return i;
 	}
-	return -1.0;				/* not reached */
+	return -1;					/* not reached */
+}
+
+/*
+ * pfg_hist_percentile_counts
+ *		As pfg_hist_percentile, for counts summed over several histograms.
+ */
+double
+pfg_hist_percentile_counts(const uint64 *counts, double fraction)
+{
+	int			i = pfg_hist_rank_bucket(counts, fraction);
+
+	if (i < 0)
+		return -1.0;
+	return (pfg_hist_bucket_lower(i) + pfg_hist_bucket_upper(i)) / 2.0;
 }

@@ -59,5 +59,7 @@ extern void pfg_hist_add_bucket(PfgHistogram *hist, int bucket);
 extern double pfg_hist_bucket_lower(int bucket);
 extern double pfg_hist_bucket_upper(int bucket);
 extern double pfg_hist_percentile(const PfgHistogram *hist, double fraction);
+extern int	pfg_hist_rank_bucket(const uint64 *counts, double fraction);
+extern double pfg_hist_percentile_counts(const uint64 *counts, double fraction);
 
 #endif							/* PFG_HISTOGRAM_H */

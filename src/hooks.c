@@ -39,11 +39,13 @@
 #include "compat.h"
 #include PFG_QUERYJUMBLE_HEADER
 
+#include "budget.h"
 #include "capture.h"
 #include "fingerprint.h"
 #include "guc.h"
 #include "nplus1.h"
 #include "perfguard.h"
+#include "planshape.h"
 #include "seqscan.h"
 #include "stats.h"
 
@@ -440,9 +442,11 @@ exec_detect(PfgExec *ex, double ms, PfgFound *found, PfgRepeatFound *repeat)
 	/* counted on every execution; allocates only to report a pattern */
 	if (ex->stats)
 	{
-		pfg_nplus1_exec(&d, queryDesc->operation, ms, repeat);
+		pfg_nplus1_exec(&d, queryDesc->operation, ms, repeat,
+						&found->xact_calls);
 		found->n_plus_one = (repeat->kind == PFG_EVENT_N_PLUS_ONE);
 		found->row_by_row = (repeat->kind == PFG_EVENT_ROW_BY_ROW_DML);
+		found->plan_shape = pfg_plan_shape(queryDesc->plannedstmt);
 	}
 
 	found->seq_scan = ex->stats && pfg_seqscan_min_rows >= 0 &&
@@ -475,24 +479,30 @@ static void
 pfg_ExecutorEnd(QueryDesc *queryDesc)
 {
 	PfgExec    *ex = exec_find(queryDesc);
-
 	PfgRepeatFound repeat;
+	PfgFound	found;
+	uint64		fingerprint = 0;
+	double		ms = 0;
+	uint64		rows = 0;
+	int64		blocks = 0;
 
 	repeat.kind = PFG_EVENT_NONE;
 	if (ex)
 	{
-		double		ms = INSTR_TIME_GET_MILLISEC(ex->elapsed);
-		PfgFound	found;
-
+		ms = INSTR_TIME_GET_MILLISEC(ex->elapsed);
 		memset(&found, 0, sizeof(found));
 		exec_detect(ex, ms, &found, &repeat);
 		if (ex->stats)
-			pfg_stats_store(queryDesc->sourceText,
-							queryDesc->plannedstmt->stmt_location,
-							queryDesc->plannedstmt->stmt_len,
-							queryDesc->plannedstmt->queryId,
-							ex->toplevel, ms,
-							ex->rows, &ex->blocks, &found);
+		{
+			fingerprint = pfg_stats_store(queryDesc->sourceText,
+										  queryDesc->plannedstmt->stmt_location,
+										  queryDesc->plannedstmt->stmt_len,
+										  queryDesc->plannedstmt->queryId,
+										  ex->toplevel, ms,
+										  ex->rows, &ex->blocks, &found);
+			rows = ex->rows;
+			blocks = ex->blocks.shared_hit + ex->blocks.shared_read;
+		}
 	}
 
 	if (prev_ExecutorEnd)
@@ -503,6 +513,9 @@ pfg_ExecutorEnd(QueryDesc *queryDesc)
 	/* a WARNING or ERROR for an N+1 pattern, once the executor is done */
 	if (repeat.kind != PFG_EVENT_NONE)
 		pfg_nplus1_act(&repeat);
+	/* and for a broken budget */
+	if (fingerprint != 0 && pfg_enforce != PFG_ENFORCE_OFF)
+		pfg_budget_enforce(fingerprint, ms, rows, blocks, &found);
 }
 
 /*

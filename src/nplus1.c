@@ -308,10 +308,17 @@ report(PfgDetect *d, PfgScope *s, PfgRepeat *r, PfgEventKind kind,
  *		Count one finished execution of a tracked statement.  When it
  *		completes a pattern, *found says so (and an event is recorded);
  *		the caller acts on it after the executor has finished.
+ *
+ *		*xact_calls is set to the number of times the statement has run in
+ *		the current transaction, this time included (1 for a statement
+ *		that is a transaction of its own), or 0 when that is not known (the
+ *		transaction met more distinct statements than the scope holds).
+ *		Every statement is counted in a transaction, whatever its kind, for
+ *		the budgets on executions per transaction.
  */
 void
 pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
-				PfgRepeatFound *found)
+				PfgRepeatFound *found, int64 *xact_calls)
 {
 	TimestampTz now = GetCurrentStatementStartTimestamp();
 	PfgEventKind kind = PFG_EVENT_NONE;
@@ -319,6 +326,8 @@ pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
 	PfgScope   *s;
 	PfgRepeat  *r = NULL;
 	bool		fresh = false;
+
+	*xact_calls = 0;
 
 	if (operation == CMD_SELECT)
 	{
@@ -337,6 +346,7 @@ pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
 		s = &xact_scope;
 	else
 	{
+		*xact_calls = 1;
 		if (pfg_nplus1_window <= 0)
 			return;
 		s = &session_scope;
@@ -347,7 +357,7 @@ pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
 		s->prev_end = now + (TimestampTz) (ms * 1000.0);
 	}
 
-	if (threshold > 0)
+	if (threshold > 0 || s == &xact_scope)
 	{
 		r = scope_slot(s, d->queryid, d->toplevel, true, &fresh);
 		/* in a burst, a new statement after a loop means the loop is over */
@@ -380,6 +390,8 @@ pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
 		r->count++;
 		r->total_ms += ms;
 		r->last_at = now;
+		if (s == &xact_scope)
+			*xact_calls = r->count;
 		if (r->count == 2)
 			s->repeating = true;
 

@@ -27,7 +27,7 @@ extern void pfg_nplus1_init(void);
 extern void pfg_nplus1_top(uint64 queryid, const char *text, int location,
 						  int len);
 extern void pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
-							PfgRepeatFound *found);
+							PfgRepeatFound *found, int64 *xact_calls);
 extern void pfg_nplus1_act(const PfgRepeatFound *found);
 
 #endif							/* PFG_NPLUS1_H */

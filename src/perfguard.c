@@ -19,6 +19,7 @@
 
 #include "compat.h"
 #include PFG_QUERYJUMBLE_HEADER
+#include "budget.h"
 #include "capture.h"
 #include "events.h"
 #include "guc.h"
@@ -86,5 +87,6 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = pfg_shmem_startup;
 	pfg_nplus1_init();
+	pfg_budget_init();
 	pfg_hooks_init();
 }

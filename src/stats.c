@@ -47,7 +47,7 @@
 
 #define PFG_DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/perfguard.stat"
 #define PFG_DUMP_MAGIC		0x50464731	/* "PFG1" */
-#define PFG_DUMP_FORMAT		2
+#define PFG_DUMP_FORMAT		3
 
 /* Eviction frees this share of the table at once, and at least 10 entries. */
 #define PFG_EVICT_PERCENT	5
@@ -402,6 +402,7 @@ pfg_stats_shmem_startup(void)
 		pfg_shared->evictions = 0;
 		pfg_shared->generation = 1;
 		pfg_shared->stats_reset = GetCurrentTimestamp();
+		pg_atomic_init_u64(&pfg_shared->budget_generation, 0);
 	}
 
 	memset(&info, 0, sizeof(info));
@@ -447,7 +448,7 @@ pfg_check_loaded(void)
  *		the table.  This is the hot path: one shared-lock lookup and one
  *		short spinlock section for a known statement.
  */
-void
+uint64
 pfg_stats_store(const char *query, int query_location, int query_len,
 				uint64 queryid, bool toplevel, double total_ms,
 				uint64 rows, const PfgBlocks *blocks, const PfgFound *found)
@@ -459,6 +460,7 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 	char	   *norm = NULL;
 	int			norm_len = 0;
 	int			bucket = pfg_hist_bucket(total_ms);
+	uint64		fingerprint;
 
 	memset(&key, 0, sizeof(key));
 	key.userid = GetUserId();
@@ -475,8 +477,6 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 		entry = hash_search(pfg_hash, &key, HASH_FIND, NULL);
 	if (entry == NULL)
 	{
-		uint64		fingerprint;
-
 		/* Fingerprint and normalize without holding the lock. */
 		LWLockRelease(pfg_shared->lock);
 		query = CleanQuerytext(query, &query_location, &query_len);
@@ -516,6 +516,10 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 			c->max_time = total_ms;
 	}
 	c->rows += rows;
+	if ((int64) rows > c->max_rows)
+		c->max_rows = (int64) rows;
+	if (blocks->shared_hit + blocks->shared_read > c->max_blocks)
+		c->max_blocks = blocks->shared_hit + blocks->shared_read;
 	c->shared_blks_hit += blocks->shared_hit;
 	c->shared_blks_read += blocks->shared_read;
 	c->shared_blks_dirtied += blocks->shared_dirtied;
@@ -533,16 +537,24 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 		c->seq_scans += found->seq_scan;
 		c->n_plus_one += found->n_plus_one;
 		c->row_by_row += found->row_by_row;
+		if (found->xact_calls == 1)
+			c->xacts++;
+		if (found->xact_calls > c->max_xact_calls)
+			c->max_xact_calls = found->xact_calls;
+		if (found->plan_shape != 0)
+			c->plan_shape = found->plan_shape;
 	}
 	c->last_exec = GetCurrentStatementStartTimestamp();
 	c->usage += 1.0;
 	pfg_hist_add_bucket(&entry->hist, bucket);
 	SpinLockRelease(&entry->mutex);
 
+	fingerprint = entry->fingerprint;
 	LWLockRelease(pfg_shared->lock);
 
 	if (norm)
 		pfree(norm);
+	return fingerprint;
 }
 
 /*

@@ -8,6 +8,7 @@
 #ifndef PFG_STATS_H
 #define PFG_STATS_H
 
+#include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
 #include "utils/timestamp.h"
@@ -46,6 +47,9 @@ typedef struct PfgFound
 	bool		seq_scan;		/* it had a flagged sequential scan */
 	bool		n_plus_one;		/* it completed an N+1 pattern */
 	bool		row_by_row;		/* it completed row-by-row writing */
+	int64		xact_calls;		/* its executions in this transaction so
+								 * far, this one included; 0: unknown */
+	uint64		plan_shape;		/* its plan's shape; 0: unknown */
 } PfgFound;
 
 /* Counters of one entry; read and written only under the entry's mutex. */
@@ -73,6 +77,11 @@ typedef struct PfgCounters
 	int64		seq_scans;		/* executions with a flagged seq scan */
 	int64		n_plus_one;		/* N+1 patterns it completed */
 	int64		row_by_row;		/* row-by-row patterns it completed */
+	int64		max_rows;		/* most rows of one execution */
+	int64		max_blocks;		/* most shared blocks (hit + read) of one */
+	int64		xacts;			/* transactions it ran in */
+	int64		max_xact_calls; /* most executions in one transaction */
+	uint64		plan_shape;		/* the last plan shape seen; 0: none */
 	TimestampTz first_exec;
 	TimestampTz last_exec;
 	double		usage;			/* for eviction: calls, decayed */
@@ -105,6 +114,7 @@ typedef struct PfgShared
 	uint64		generation;		/* bumped whenever an entry is removed;
 								 * changed only under lock exclusively */
 	TimestampTz stats_reset;	/* when all statistics were last reset */
+	pg_atomic_uint64 budget_generation; /* bumped when budgets change */
 } PfgShared;
 
 extern PfgShared *pfg_shared;
@@ -114,7 +124,7 @@ extern void pfg_stats_shmem_startup(void);
 extern void pfg_check_loaded(void);
 extern bool pfg_clean_shutdown(void);
 
-extern void pfg_stats_store(const char *query, int query_location, int query_len,
+extern uint64 pfg_stats_store(const char *query, int query_location, int query_len,
 							uint64 queryid, bool toplevel, double total_ms,
 							uint64 rows, const PfgBlocks *blocks,
 							const PfgFound *found);

@@ -1,0 +1,17 @@
+/*-------------------------------------------------------------------------
+ * budget.h
+ *	  Query budgets judged at run time (perfguard.enforce).
+ *
+ * IDENTIFICATION	  src/budget.h
+ *-------------------------------------------------------------------------
+ */
+#ifndef PFG_BUDGET_H
+#define PFG_BUDGET_H
+
+#include "stats.h"
+
+extern void pfg_budget_init(void);
+extern void pfg_budget_enforce(uint64 fingerprint, double ms, uint64 rows,
+							   int64 blocks, const PfgFound *found);
+
+#endif							/* PFG_BUDGET_H */

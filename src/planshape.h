@@ -1,0 +1,15 @@
+/*-------------------------------------------------------------------------
+ * planshape.h
+ *	  The shape of a plan: its node tree without costs or row counts.
+ *
+ * IDENTIFICATION	  src/planshape.h
+ *-------------------------------------------------------------------------
+ */
+#ifndef PFG_PLANSHAPE_H
+#define PFG_PLANSHAPE_H
+
+#include "nodes/plannodes.h"
+
+extern uint64 pfg_plan_shape(PlannedStmt *stmt);
+
+#endif							/* PFG_PLANSHAPE_H */

@@ -1,0 +1,443 @@
+/*-------------------------------------------------------------------------
+ * report.c
+ *	  What the budget and regression reports are built on: the statistics
+ *	  of the current database summed per fingerprint, and the two
+ *	  statistical tests that decide latency regressions.
+ *
+ * The reports themselves (perfguard.violations, perfguard.regressions,
+ * ...) are SQL functions in the extension script; they compare these
+ * rows with the rows of perfguard.budgets and of stored baselines.
+ *
+ * IDENTIFICATION	  src/report.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+
+#include "compat.h"
+#include "histogram.h"
+#include "stats.h"
+
+#define PFG_STATEMENTS_COLS	26
+
+PG_FUNCTION_INFO_V1(perfguard_statements);
+PG_FUNCTION_INFO_V1(perfguard_welch_test);
+PG_FUNCTION_INFO_V1(perfguard_exceedance_test);
+
+/* One fingerprint's statistics, summed over users and nesting levels. */
+typedef struct PfgSum
+{
+	uint64		fingerprint;	/* hash key */
+	int64		calls;
+	double		total_time;
+	double		min_time;
+	double		max_time;
+	double		mean_time;
+	double		sum_var_time;
+	int64		rows;
+	int64		blocks;			/* shared hit + read */
+	int64		max_rows;
+	int64		max_blocks;
+	int64		xacts;
+	int64		max_xact_calls;
+	uint64		plan_shape;
+	TimestampTz plan_shape_at;	/* last execution of the entry it came from */
+	int64		seq_scans;
+	int64		n_plus_one;
+	int64		row_by_row;
+	TimestampTz last_exec;
+	char	   *text;			/* a text the caller may see, or NULL */
+	uint64		hist[PFG_HIST_BUCKETS];
+} PfgSum;
+
+/* Add one entry's counters to a sum (Chan et al.'s merge of variances). */
+static void
+sum_add(PfgSum *s, const PfgCounters *c, const PfgHistogram *hist)
+{
+	if (s->calls == 0)
+	{
+		s->min_time = c->min_time;
+		s->max_time = c->max_time;
+		s->mean_time = c->mean_time;
+		s->sum_var_time = c->sum_var_time;
+	}
+	else
+	{
+		double		n = (double) (s->calls + c->calls);
+		double		delta = c->mean_time - s->mean_time;
+
+		s->sum_var_time += c->sum_var_time +
+			delta * delta * (double) s->calls * (double) c->calls / n;
+		s->mean_time += delta * (double) c->calls / n;
+		s->min_time = Min(s->min_time, c->min_time);
+		s->max_time = Max(s->max_time, c->max_time);
+	}
+	s->calls += c->calls;
+	s->total_time += c->total_time;
+	s->rows += c->rows;
+	s->blocks += c->shared_blks_hit + c->shared_blks_read;
+	s->max_rows = Max(s->max_rows, c->max_rows);
+	s->max_blocks = Max(s->max_blocks, c->max_blocks);
+	s->xacts += c->xacts;
+	s->max_xact_calls = Max(s->max_xact_calls, c->max_xact_calls);
+	if (c->plan_shape != 0 &&
+		(s->plan_shape == 0 || c->last_exec > s->plan_shape_at))
+	{
+		s->plan_shape = c->plan_shape;
+		s->plan_shape_at = c->last_exec;
+	}
+	s->seq_scans += c->seq_scans;
+	s->n_plus_one += c->n_plus_one;
+	s->row_by_row += c->row_by_row;
+	s->last_exec = Max(s->last_exec, c->last_exec);
+	for (int i = 0; i < PFG_HIST_BUCKETS; i++)
+		s->hist[i] += hist->counts[i];
+}
+
+/* A percentile of the summed histogram, kept inside [min, max]. */
+static Datum
+sum_percentile(const PfgSum *s, double fraction)
+{
+	double		v = pfg_hist_percentile_counts(s->hist, fraction);
+
+	v = Max(v, s->min_time);
+	v = Min(v, s->max_time);
+	return Float8GetDatum(v);
+}
+
+/* The histogram as bigint[] of (bucket, count) pairs, empty buckets left out. */
+static Datum
+hist_array(const uint64 *hist)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * 2 * PFG_HIST_BUCKETS);
+	int			n = 0;
+
+	for (int i = 0; i < PFG_HIST_BUCKETS; i++)
+	{
+		if (hist[i] == 0)
+			continue;
+		elems[n++] = Int64GetDatum(i);
+		elems[n++] = Int64GetDatum((int64) hist[i]);
+	}
+	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL,
+										   TYPALIGN_DOUBLE));
+}
+
+/* Fill counts from a bigint[] of (bucket, count) pairs; false if malformed. */
+static bool
+hist_from_array(ArrayType *arr, uint64 *counts)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	memset(counts, 0, sizeof(uint64) * PFG_HIST_BUCKETS);
+	if (ARR_NDIM(arr) > 1 || ARR_ELEMTYPE(arr) != INT8OID)
+		return false;
+	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &n);
+	if (n % 2 != 0)
+		return false;
+	for (int i = 0; i < n; i += 2)
+	{
+		int64		bucket;
+		int64		count;
+
+		if (nulls[i] || nulls[i + 1])
+			return false;
+		bucket = DatumGetInt64(elems[i]);
+		count = DatumGetInt64(elems[i + 1]);
+		if (bucket < 0 || bucket >= PFG_HIST_BUCKETS || count < 0)
+			return false;
+		counts[bucket] += (uint64) count;
+	}
+	return true;
+}
+
+/*
+ * perfguard_statements
+ *		One row per fingerprint of the current database: the statistics of
+ *		all its entries (users, nesting levels) summed.  The text is shown
+ *		under the visibility rule of perfguard.stats: when the caller may
+ *		see none of the entries' texts, the query column is NULL.
+ */
+Datum
+perfguard_statements(PG_FUNCTION_ARGS)
+{
+	bool		showtext = PG_GETARG_BOOL(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			userid = GetUserId();
+	bool		read_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
+	HASHCTL		info;
+	HTAB	   *sums;
+	HASH_SEQ_STATUS hs;
+	PfgEntry   *entry;
+	PfgSum	   *s;
+
+	pfg_check_loaded();
+	pfg_init_materialized_srf(fcinfo);
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(uint64);
+	info.entrysize = sizeof(PfgSum);
+	info.hcxt = CurrentMemoryContext;
+	sums = hash_create("perfguard statements", 256, &info,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	LWLockAcquire(pfg_shared->lock, LW_SHARED);
+	hash_seq_init(&hs, pfg_stats_hash());
+	while ((entry = hash_seq_search(&hs)) != NULL)
+	{
+		PfgCounters c;
+		PfgHistogram hist;
+		bool		found;
+
+		if (entry->key.dbid != MyDatabaseId)
+			continue;
+		SpinLockAcquire(&entry->mutex);
+		c = entry->counters;
+		memcpy(&hist, &entry->hist, sizeof(PfgHistogram));
+		SpinLockRelease(&entry->mutex);
+		if (c.calls == 0)
+			continue;
+
+		s = hash_search(sums, &entry->fingerprint, HASH_ENTER, &found);
+		if (!found)
+			memset((char *) s + sizeof(uint64), 0, sizeof(PfgSum) - sizeof(uint64));
+		sum_add(s, &c, &hist);
+		if (showtext && s->text == NULL &&
+			(read_all || entry->key.userid == userid))
+		{
+			char	   *text = pg_any_to_server(entry->text, entry->text_len,
+												entry->encoding);
+
+			s->text = (text != entry->text) ? text : pstrdup(text);
+		}
+	}
+	LWLockRelease(pfg_shared->lock);
+
+	hash_seq_init(&hs, sums);
+	while ((s = hash_seq_search(&hs)) != NULL)
+	{
+		Datum		values[PFG_STATEMENTS_COLS];
+		bool		nulls[PFG_STATEMENTS_COLS];
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = Int64GetDatum((int64) s->fingerprint);
+		if (s->text)
+			values[i++] = CStringGetTextDatum(s->text);
+		else
+			nulls[i++] = true;
+		values[i++] = Int64GetDatum(s->calls);
+		values[i++] = Float8GetDatum(s->total_time);
+		values[i++] = Float8GetDatum(s->min_time);
+		values[i++] = Float8GetDatum(s->max_time);
+		values[i++] = Float8GetDatum(s->mean_time);
+		values[i++] = Float8GetDatum(s->calls > 1 ?
+									 sqrt(s->sum_var_time / s->calls) : 0.0);
+		values[i++] = sum_percentile(s, 0.50);
+		values[i++] = sum_percentile(s, 0.95);
+		values[i++] = sum_percentile(s, 0.99);
+		values[i++] = Int64GetDatum(s->rows);
+		values[i++] = Float8GetDatum((double) s->rows / s->calls);
+		values[i++] = Int64GetDatum(s->max_rows);
+		values[i++] = Int64GetDatum(s->blocks);
+		values[i++] = Float8GetDatum((double) s->blocks / s->calls);
+		values[i++] = Int64GetDatum(s->max_blocks);
+		values[i++] = Int64GetDatum(s->xacts);
+		if (s->xacts > 0)
+			values[i++] = Float8GetDatum((double) s->calls / s->xacts);
+		else
+			nulls[i++] = true;
+		values[i++] = Int64GetDatum(s->max_xact_calls);
+		if (s->plan_shape != 0)
+			values[i++] = Int64GetDatum((int64) s->plan_shape);
+		else
+			nulls[i++] = true;
+		values[i++] = Int64GetDatum(s->seq_scans);
+		values[i++] = Int64GetDatum(s->n_plus_one);
+		values[i++] = Int64GetDatum(s->row_by_row);
+		values[i++] = TimestampTzGetDatum(s->last_exec);
+		values[i++] = hist_array(s->hist);
+		Assert(i == PFG_STATEMENTS_COLS);
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	hash_destroy(sums);
+
+	return (Datum) 0;
+}
+
+/*
+ * Regularized incomplete beta function I_x(a, b), by its continued
+ * fraction evaluated with the modified Lentz method; the symmetry
+ * I_x(a, b) = 1 - I_(1-x)(b, a) keeps the fraction in its fast-converging
+ * range.
+ */
+static double
+beta_fraction(double a, double b, double x)
+{
+	const double tiny = 1e-300;
+	double		c = 1.0;
+	double		d = 1.0 - (a + b) * x / (a + 1.0);
+	double		f;
+
+	if (fabs(d) < tiny)
+		d = tiny;
+	d = 1.0 / d;
+	f = d;
+	for (int m = 1; m <= 300; m++)
+	{
+		double		num;
+		double		delta;
+
+		/* even step */
+		num = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
+		d = 1.0 + num * d;
+		d = (fabs(d) < tiny) ? 1.0 / tiny : 1.0 / d;
+		c = 1.0 + num / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		f *= d * c;
+		/* odd step */
+		num = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
+		d = 1.0 + num * d;
+		d = (fabs(d) < tiny) ? 1.0 / tiny : 1.0 / d;
+		c = 1.0 + num / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		delta = d * c;
+		f *= delta;
+		if (fabs(delta - 1.0) < 1e-14)
+			break;
+	}
+	return f;
+}
+
+static double
+incomplete_beta(double a, double b, double x)
+{
+	double		front;
+
+	if (x <= 0.0)
+		return 0.0;
+	if (x >= 1.0)
+		return 1.0;
+	front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) +
+				a * log(x) + b * log1p(-x));
+	if (x < (a + 1.0) / (a + b + 2.0))
+		return front * beta_fraction(a, b, x) / a;
+	return 1.0 - front * beta_fraction(b, a, 1.0 - x) / b;
+}
+
+/* P(T > t) for Student's t with df degrees of freedom. */
+static double
+student_upper_tail(double t, double df)
+{
+	double		tail = 0.5 * incomplete_beta(df / 2.0, 0.5, df / (df + t * t));
+
+	return t >= 0 ? tail : 1.0 - tail;
+}
+
+/*
+ * perfguard_welch_test
+ *		One-sided Welch's t-test of "the second sample's mean is larger":
+ *		returns the p-value, from the two samples' sizes, means and standard
+ *		deviations.  The degrees of freedom are Welch-Satterthwaite's.
+ */
+Datum
+perfguard_welch_test(PG_FUNCTION_ARGS)
+{
+	double		n1 = (double) PG_GETARG_INT64(0);
+	double		m1 = PG_GETARG_FLOAT8(1);
+	double		s1 = PG_GETARG_FLOAT8(2);
+	double		n2 = (double) PG_GETARG_INT64(3);
+	double		m2 = PG_GETARG_FLOAT8(4);
+	double		s2 = PG_GETARG_FLOAT8(5);
+	double		v1;
+	double		v2;
+	double		se;
+	double		df;
+
+	if (n1 < 2 || n2 < 2 || isnan(m1) || isnan(m2) || isnan(s1) || isnan(s2) ||
+		s1 < 0 || s2 < 0)
+		PG_RETURN_NULL();
+	v1 = s1 * s1 / n1;
+	v2 = s2 * s2 / n2;
+	se = sqrt(v1 + v2);
+	if (se == 0.0)
+		PG_RETURN_FLOAT8(m2 > m1 ? 0.0 : 1.0);
+	df = (v1 + v2) * (v1 + v2) /
+		(v1 * v1 / (n1 - 1.0) + v2 * v2 / (n2 - 1.0));
+	PG_RETURN_FLOAT8(student_upper_tail((m2 - m1) / se, df));
+}
+
+/*
+ * perfguard_exceedance_test
+ *		Are more of the second sample's calls slower than the first
+ *		sample's percentile (0.95: its p95) than of the first sample's own?
+ *		Both samples are latency histograms as bigint[] (bucket, count)
+ *		pairs.  The threshold is the upper edge of the first sample's
+ *		percentile bucket; the shares of calls above it are compared with a
+ *		one-sided two-proportion z-test, whose p-value is returned.
+ */
+Datum
+perfguard_exceedance_test(PG_FUNCTION_ARGS)
+{
+	ArrayType  *base_arr = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *cur_arr = PG_GETARG_ARRAYTYPE_P(1);
+	double		fraction = PG_GETARG_FLOAT8(2);
+	uint64		base[PFG_HIST_BUCKETS];
+	uint64		cur[PFG_HIST_BUCKETS];
+	double		n1 = 0,
+				n2 = 0,
+				k1 = 0,
+				k2 = 0;
+	double		p;
+	double		se;
+	int			edge;
+
+	if (!(fraction > 0.0 && fraction < 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fraction must be between 0 and 1, exclusive")));
+	if (!hist_from_array(base_arr, base) || !hist_from_array(cur_arr, cur))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a latency histogram must be an array of (bucket, count) pairs"),
+				 errdetail("Buckets are 0 to %d; counts are not negative.",
+						   PFG_HIST_BUCKETS - 1)));
+
+	edge = pfg_hist_rank_bucket(base, fraction);
+	if (edge < 0)
+		PG_RETURN_NULL();
+	for (int i = 0; i < PFG_HIST_BUCKETS; i++)
+	{
+		n1 += base[i];
+		n2 += cur[i];
+		if (i > edge)
+		{
+			k1 += base[i];
+			k2 += cur[i];
+		}
+	}
+	if (n2 == 0)
+		PG_RETURN_NULL();
+	p = (k1 + k2) / (n1 + n2);
+	se = sqrt(p * (1.0 - p) * (1.0 / n1 + 1.0 / n2));
+	if (se == 0.0)
+		PG_RETURN_FLOAT8(k2 / n2 > k1 / n1 ? 0.0 : 1.0);
+	PG_RETURN_FLOAT8(0.5 * erfc((k2 / n2 - k1 / n1) / se / M_SQRT2));
+}
