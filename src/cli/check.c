@@ -66,9 +66,12 @@ typedef struct Check
 	"SELECT s.value->>'fingerprint' AS fingerprint, s.value->>'query' AS query" \
 	" FROM pg_catalog.jsonb_array_elements((" doc ")->'statements') s"
 
+/* the statements checked: perfguard's own are not (as in violations()) */
 #define CURRENT_SQL \
 	"SELECT s.fingerprint::text AS fingerprint, s.query, s.calls, s.total_exec_time" \
-	" FROM perfguard.statements s ORDER BY s.fingerprint"
+	" FROM perfguard.statements s" \
+	" WHERE NOT coalesce(perfguard.is_own_statement(s.query), false)" \
+	" ORDER BY s.fingerprint"
 #define PLANS_SQL \
 	"SELECT DISTINCT ON (e.fingerprint) e.fingerprint::text AS fingerprint," \
 	" e.event_id, e.kind, e.plan FROM perfguard.events e" \

@@ -100,6 +100,7 @@ typedef struct PfgHint
 /* hints shared by the commands */
 extern const PfgHint pfg_hints_baseline_name[];
 extern const PfgHint pfg_hints_baseline_file[];
+extern const PfgHint pfg_hints_baseline_import[];
 
 /* util.c */
 extern PGconn *pfg_conn;

@@ -23,7 +23,11 @@
 	" s.shared_blks, s.blocks_per_call, s.calls_per_xact, s.seq_scans, s.n_plus_one," \
 	" s.row_by_row_dml" \
 	" FROM perfguard.statements s" \
+	" WHERE NOT coalesce(perfguard.is_own_statement(s.query), false)" \
 	" ORDER BY s." col " DESC NULLS LAST, s.fingerprint LIMIT $1::integer"
+#define REPORT_COUNT_SQL \
+	"SELECT count(*) FROM perfguard.statements s" \
+	" WHERE NOT coalesce(perfguard.is_own_statement(s.query), false)"
 
 /* the event columns of every format; text adds the detail as key=value */
 #define EVENTS_SQL(extra) \
@@ -115,7 +119,9 @@ flags(PfgBuf *out, const PGresult *res, int row)
 /*
  * cmd_report
  *		perfguard report [--top N] [--sort KEY] [--format F]: the top
- *		statements of this database.
+ *		statements of this database, without perfguard's own (queries of
+ *		perfguard's views and functions), which budgets and baselines
+ *		leave out too.
  */
 int
 cmd_report(const PfgOptions *opts)
@@ -142,7 +148,7 @@ cmd_report(const PfgOptions *opts)
 	snprintf(top, sizeof(top), "%d", opts->top);
 	params[0] = top;
 	res = pfg_query(sql, 1, params);
-	count = pfg_query("SELECT count(*) FROM perfguard.statements", 0, NULL);
+	count = pfg_query(REPORT_COUNT_SQL, 0, NULL);
 	total_statements = strtol(PQgetvalue(count, 0, 0), NULL, 10);
 	PQclear(count);
 
@@ -412,7 +418,7 @@ cmd_baseline(const PfgOptions *opts)
 		params[1] = opts->name;
 		params[2] = opts->replace ? "true" : "false";
 		res = pfg_query_hinted("SELECT perfguard.baseline_import($1::jsonb, $2::text, $3::boolean)",
-							   3, params, pfg_hints_baseline_file);
+							   3, params, pfg_hints_baseline_import);
 		free(doc);
 		if (PQgetisnull(res, 0, 0))
 			pfg_fatal("the server returned no baseline name");

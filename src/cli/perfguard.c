@@ -356,7 +356,13 @@ check_extension(void)
 	int			major,
 				minor = 0;
 
-	res = pfg_query("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'perfguard'",
+	/*
+	 * The comment marks the query as perfguard's own for the server (its
+	 * is_own_statement()), which leaves such statements out of budgets and
+	 * baselines, when this session is tracked.
+	 */
+	res = pfg_query("SELECT extversion /* perfguard.client */"
+					" FROM pg_catalog.pg_extension WHERE extname = 'perfguard'",
 					0, NULL);
 	if (PQntuples(res) == 0)
 	{

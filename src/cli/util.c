@@ -31,6 +31,14 @@ const PfgHint pfg_hints_baseline_name[] = {
 /* a baseline document read from a file */
 const PfgHint pfg_hints_baseline_file[] = {
 	{"22P02", "The file is not JSON; perfguard baseline export writes baseline files."},
+	{"22023", "perfguard baseline export writes baseline files."},
+	{NULL, NULL}
+};
+
+/* a baseline document read from a file, to be stored */
+const PfgHint pfg_hints_baseline_import[] = {
+	{"22P02", "The file is not JSON; perfguard baseline export writes baseline files."},
+	{"22023", "perfguard baseline export writes baseline files; one without a name needs --name."},
 	{"42710", "Add --replace to replace it, or --name to store it under another name."},
 	{NULL, NULL}
 };
