@@ -210,6 +210,8 @@ cmd_report(const PfgOptions *opts)
 			format_number(&stats, pfg_value(res, r, "blocks_per_call"));
 			buf_puts(&stats, ", flags ");
 			flags(&stats, res, r);
+			if (stats.data[stats.len - 1] == ' ')
+				buf_puts(&stats, "none");
 			buf_puts(&out, "    <testcase classname=\"perfguard.statements\" name=\"");
 			xml_escape(&out, name.data);
 			buf_printf(&out, "\" time=\"%.6f\">\n      <system-out>",
@@ -584,7 +586,7 @@ cmd_events(const PfgOptions *opts)
 	{
 		PfgTable	t;
 
-		table_init(&t, 8, headers, "rllllrll");
+		table_init(&t, 8, headers, "rlllrlll");
 		for (r = PQntuples(res) - 1; r >= 0; r--)
 		{
 			char	   *cells[8];
