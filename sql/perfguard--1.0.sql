@@ -491,11 +491,11 @@ BEGIN ATOMIC
                 round(s.p95_exec_time::numeric, 3), s.calls, coalesce(o.p95_ms, d.p95_ms))),
         ('max_rows', 'number', coalesce(o.max_rows, d.max_rows)::float8, o.max_rows IS NOT NULL,
          s.max_rows::float8,
-         format('a call processed %s rows; max_rows is %s',
+         format('its largest call processed %s rows; max_rows is %s',
                 s.max_rows, coalesce(o.max_rows, d.max_rows))),
         ('max_blocks', 'number', coalesce(o.max_blocks, d.max_blocks)::float8, o.max_blocks IS NOT NULL,
          s.max_blocks::float8,
-         format('a call touched %s shared blocks; max_blocks is %s',
+         format('its largest call touched %s shared blocks; max_blocks is %s',
                 s.max_blocks, coalesce(o.max_blocks, d.max_blocks))),
         ('max_calls_per_xact', 'number',
          coalesce(o.max_calls_per_xact, d.max_calls_per_xact)::float8,
@@ -510,7 +510,7 @@ BEGIN ATOMIC
         ('nplus1', 'flag',
          CASE WHEN NOT coalesce(o.allow_nplus1, d.allow_nplus1) THEN 0::float8 END,
          o.allow_nplus1 IS NOT NULL, (s.n_plus_one + s.row_by_row_dml)::float8,
-         format('it was repeated as an N+1 or row-by-row pattern %s times; allow_nplus1 is false',
+         format('N+1 or row-by-row patterns it completed: %s; allow_nplus1 is false',
                 s.n_plus_one + s.row_by_row_dml))
      ) AS l(name, kind, lim, own, measured, message)
      WHERE l.lim IS NOT NULL AND l.measured > l.lim
@@ -773,7 +773,7 @@ BEGIN
     END IF;
     IF jsonb_typeof(v) = 'number' THEN
         n := v::numeric;
-    ELSIF integral AND jsonb_typeof(v) = 'string' AND v #>> '{}' ~ '^-?[0-9]{1,19}$' THEN
+    ELSIF integral AND jsonb_typeof(v) = 'string' AND v #>> '{}' ~ '^-?[0-9]{1,40}$' THEN
         n := (v #>> '{}')::numeric;
     ELSE
         PERFORM perfguard.doc_fault(format('%s.%s is not a number', path, key));
@@ -1037,7 +1037,7 @@ BEGIN
          WHERE bss = 0 AND css > 0
         UNION ALL
         SELECT 'n_plus_one', bn, cn, 'exact', 1.0,
-               format('it was repeated as an N+1 or row-by-row pattern %s times; never in the baseline', cn)
+               format('N+1 or row-by-row patterns it completed: %s; none in the baseline', cn)
          WHERE bn = 0 AND cn > 0
         UNION ALL
         SELECT 'latency_mean', bm, cm, 'welch_t', 1 - p_mean,
