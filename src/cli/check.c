@@ -775,7 +775,10 @@ cmd_check(const PfgOptions *opts)
 	{
 		doc = pfg_read_file(opts->baseline_file);
 		params[0] = doc;
-		buf_printf(&ck.label, "baseline file \"%s\"", opts->baseline_file);
+		if (strcmp(opts->baseline_file, "-") == 0)
+			buf_puts(&ck.label, "the baseline from standard input");
+		else
+			buf_printf(&ck.label, "baseline file \"%s\"", opts->baseline_file);
 	}
 	else if (opts->baseline)
 	{
