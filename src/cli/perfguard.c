@@ -260,14 +260,15 @@ prompt_password(void)
 
 	if (tty == NULL)
 		return NULL;
-	fputs("Password: ", tty);
-	fflush(tty);
+	/* echo off before the prompt: TCSAFLUSH drops what was typed before */
 	if (tcgetattr(fileno(tty), &saved) == 0)
 	{
 		noecho = saved;
 		noecho.c_lflag &= ~ECHO;
 		restore = (tcsetattr(fileno(tty), TCSAFLUSH, &noecho) == 0);
 	}
+	fputs("Password: ", tty);
+	fflush(tty);
 	if (fgets(line, sizeof(line), tty) == NULL)
 		line[0] = '\0';
 	if (restore)
@@ -331,6 +332,7 @@ connect_db(const PfgOptions *opts)
 			if (password != NULL)
 			{
 				PQfinish(conn);
+				conn = NULL;
 				again = true;
 			}
 		}
