@@ -1066,6 +1066,15 @@ RETURN CASE WHEN baseline IS NULL
             ELSE (SELECT b.server_version_num / 10000 FROM perfguard.baselines b
                    WHERE b.name = baseline) END;
 
+-- The rows of a stored baseline, or (NULL) of the current statistics.
+CREATE FUNCTION rows_of(baseline text)
+RETURNS baseline_statements[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN baseline IS NULL
+            THEN ARRAY(SELECT r FROM perfguard.current_rows() r)
+            ELSE ARRAY(SELECT r FROM perfguard.stored_rows(baseline) r) END;
+
 CREATE FUNCTION regressions(baseline text, compare_to text DEFAULT NULL,
                             min_calls integer DEFAULT 30,
                             min_effect double precision DEFAULT 0.2,
@@ -1080,9 +1089,7 @@ SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT * FROM perfguard.compare(
         ARRAY(SELECT r FROM perfguard.stored_rows(baseline) r),
-        CASE WHEN compare_to IS NULL
-             THEN ARRAY(SELECT r FROM perfguard.current_rows() r)
-             ELSE ARRAY(SELECT r FROM perfguard.stored_rows(compare_to) r) END,
+        perfguard.rows_of(compare_to),
         coalesce(perfguard.baseline_major(baseline) = perfguard.baseline_major(compare_to), false),
         min_calls, min_effect, tolerance, min_confidence);
 END;
@@ -1101,9 +1108,7 @@ SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT * FROM perfguard.compare(
         perfguard.doc_rows_checked(baseline, NULL),
-        CASE WHEN compare_to IS NULL
-             THEN ARRAY(SELECT r FROM perfguard.current_rows() r)
-             ELSE ARRAY(SELECT r FROM perfguard.stored_rows(compare_to) r) END,
+        perfguard.rows_of(compare_to),
         coalesce((baseline ->> 'server_version_num')::integer / 10000 =
                  perfguard.baseline_major(compare_to), false),
         min_calls, min_effect, tolerance, min_confidence);
@@ -1133,9 +1138,7 @@ SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT * FROM perfguard.new_statements_of(
         ARRAY(SELECT r FROM perfguard.stored_rows(baseline) r),
-        CASE WHEN compare_to IS NULL
-             THEN ARRAY(SELECT r FROM perfguard.current_rows() r)
-             ELSE ARRAY(SELECT r FROM perfguard.stored_rows(compare_to) r) END);
+        perfguard.rows_of(compare_to));
 END;
 
 CREATE FUNCTION new_statements(baseline jsonb, compare_to text DEFAULT NULL)
@@ -1145,9 +1148,7 @@ SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT * FROM perfguard.new_statements_of(
         perfguard.doc_rows_checked(baseline, NULL),
-        CASE WHEN compare_to IS NULL
-             THEN ARRAY(SELECT r FROM perfguard.current_rows() r)
-             ELSE ARRAY(SELECT r FROM perfguard.stored_rows(compare_to) r) END);
+        perfguard.rows_of(compare_to));
 END;
 
 COMMENT ON FUNCTION new_statements(text, text) IS
