@@ -183,7 +183,8 @@ CREATE FUNCTION statements_internal(
     OUT n_plus_one bigint,
     OUT row_by_row_dml bigint,
     OUT last_exec_at timestamptz,
-    OUT latency_hist bigint[]
+    OUT latency_hist bigint[],
+    OUT own boolean
 )
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'perfguard_statements'
@@ -224,12 +225,6 @@ LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION exceedance_test(bigint[], bigint[], double precision) IS
     'one-sided two-proportion z-test that more of the second histogram''s calls exceed the first''s percentile: the p-value';
-
--- Statements about perfguard itself (its reports) are left out of them.
-CREATE FUNCTION is_own_statement(query text)
-RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN query ~* '\mperfguard\s*\.';
 
 --
 -- Budgets.
@@ -473,7 +468,7 @@ BEGIN ATOMIC
            CASE WHEN l.kind = 'number' AND l.measured >= 2 * l.lim AND l.lim > 0
                 THEN 'critical' ELSE 'error' END,
            l.message
-      FROM perfguard.statements s
+      FROM perfguard.statements_internal(true) s
       LEFT JOIN perfguard.budgets o ON o.fingerprint = s.fingerprint
       LEFT JOIN perfguard.budgets d ON d.fingerprint IS NULL
      CROSS JOIN LATERAL (VALUES
@@ -514,7 +509,7 @@ BEGIN ATOMIC
                 s.n_plus_one + s.row_by_row_dml))
      ) AS l(name, kind, lim, own, measured, message)
      WHERE l.lim IS NOT NULL AND l.measured > l.lim
-       AND NOT coalesce(perfguard.is_own_statement(s.query), false)
+       AND NOT s.own
      ORDER BY s.fingerprint, l.name;
 END;
 
@@ -587,7 +582,7 @@ BEGIN ATOMIC
            s.max_calls_per_xact, s.plan_shape, s.seq_scans, s.n_plus_one,
            s.row_by_row_dml, s.latency_hist
       FROM perfguard.statements_internal(true) s
-     WHERE NOT coalesce(perfguard.is_own_statement(s.query), false);
+     WHERE NOT s.own;
 END;
 
 -- A stored baseline's rows; the texts only for those who may read them.
@@ -1002,8 +997,7 @@ BEGIN
                coalesce(b.n_plus_one, 0) + coalesce(b.row_by_row_dml, 0) AS bn,
                coalesce(c.n_plus_one, 0) + coalesce(c.row_by_row_dml, 0) AS cn,
                b.latency_hist AS bh, c.latency_hist AS ch
-          FROM unnest(base) b JOIN unnest(cur) c ON c.fingerprint = b.fingerprint
-         WHERE NOT coalesce(perfguard.is_own_statement(coalesce(c.query, b.query)), false)),
+          FROM unnest(base) b JOIN unnest(cur) c ON c.fingerprint = b.fingerprint),
     t AS (
         SELECT j.*,
                CASE WHEN bc >= min_calls AND cc >= min_calls AND cm >= bm * (1 + min_effect)

@@ -292,7 +292,7 @@ is($standby->safe_psql('postgres',
 	't', "standby: baseline_export('base') is the primary's document");
 
 fails_with($standby, 'postgres', 'SELECT perfguard.assert_no_violations();',
-	'PF004', qr/perfguard found 1 budget violation and 0 regressions:\n  budget max_rows: statement $fp{$range}: a call processed 5 rows; max_rows is 3/,
+	'PF004', qr/perfguard found 1 budget violation and 0 regressions:\n  budget max_rows: statement $fp{$range}: its largest call processed 5 rows; max_rows is 3/,
 	'standby: assert_no_violations() with a broken budget');
 fails_with($standby, 'postgres', "SELECT perfguard.assert_no_violations('base');",
 	'PF004', qr/  regression rows_per_call: statement $fp{$range}: it processes 5\.0 rows per call; the baseline processed 1\.0/,
