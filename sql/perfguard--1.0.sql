@@ -183,7 +183,8 @@ CREATE FUNCTION statements_internal(
     OUT n_plus_one bigint,
     OUT row_by_row_dml bigint,
     OUT last_exec_at timestamptz,
-    OUT latency_hist bigint[]
+    OUT latency_hist bigint[],
+    OUT own boolean
 )
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'perfguard_statements'
@@ -224,12 +225,6 @@ LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION exceedance_test(bigint[], bigint[], double precision) IS
     'one-sided two-proportion z-test that more of the second histogram''s calls exceed the first''s percentile: the p-value';
-
--- Statements about perfguard itself (its reports) are left out of them.
-CREATE FUNCTION is_own_statement(query text)
-RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN query ~* '\mperfguard\s*\.';
 
 --
 -- Budgets.
@@ -473,7 +468,7 @@ BEGIN ATOMIC
            CASE WHEN l.kind = 'number' AND l.measured >= 2 * l.lim AND l.lim > 0
                 THEN 'critical' ELSE 'error' END,
            l.message
-      FROM perfguard.statements s
+      FROM perfguard.statements_internal(true) s
       LEFT JOIN perfguard.budgets o ON o.fingerprint = s.fingerprint
       LEFT JOIN perfguard.budgets d ON d.fingerprint IS NULL
      CROSS JOIN LATERAL (VALUES
@@ -514,7 +509,7 @@ BEGIN ATOMIC
                 s.n_plus_one + s.row_by_row_dml))
      ) AS l(name, kind, lim, own, measured, message)
      WHERE l.lim IS NOT NULL AND l.measured > l.lim
-       AND NOT coalesce(perfguard.is_own_statement(s.query), false)
+       AND NOT s.own
      ORDER BY s.fingerprint, l.name;
 END;
 
@@ -587,7 +582,7 @@ BEGIN ATOMIC
            s.max_calls_per_xact, s.plan_shape, s.seq_scans, s.n_plus_one,
            s.row_by_row_dml, s.latency_hist
       FROM perfguard.statements_internal(true) s
-     WHERE NOT coalesce(perfguard.is_own_statement(s.query), false);
+     WHERE NOT s.own;
 END;
 
 -- A stored baseline's rows; the texts only for those who may read them.
@@ -1002,8 +997,7 @@ BEGIN
                coalesce(b.n_plus_one, 0) + coalesce(b.row_by_row_dml, 0) AS bn,
                coalesce(c.n_plus_one, 0) + coalesce(c.row_by_row_dml, 0) AS cn,
                b.latency_hist AS bh, c.latency_hist AS ch
-          FROM unnest(base) b JOIN unnest(cur) c ON c.fingerprint = b.fingerprint
-         WHERE NOT coalesce(perfguard.is_own_statement(coalesce(c.query, b.query)), false)),
+          FROM unnest(base) b JOIN unnest(cur) c ON c.fingerprint = b.fingerprint),
     t AS (
         SELECT j.*,
                CASE WHEN bc >= min_calls AND cc >= min_calls AND cm >= bm * (1 + min_effect)
@@ -1066,6 +1060,15 @@ RETURN CASE WHEN baseline IS NULL
             ELSE (SELECT b.server_version_num / 10000 FROM perfguard.baselines b
                    WHERE b.name = baseline) END;
 
+-- The rows of a stored baseline, or (NULL) of the current statistics.
+CREATE FUNCTION rows_of(baseline text)
+RETURNS baseline_statements[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN baseline IS NULL
+            THEN ARRAY(SELECT r FROM perfguard.current_rows() r)
+            ELSE ARRAY(SELECT r FROM perfguard.stored_rows(baseline) r) END;
+
 CREATE FUNCTION regressions(baseline text, compare_to text DEFAULT NULL,
                             min_calls integer DEFAULT 30,
                             min_effect double precision DEFAULT 0.2,
@@ -1080,9 +1083,7 @@ SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT * FROM perfguard.compare(
         ARRAY(SELECT r FROM perfguard.stored_rows(baseline) r),
-        CASE WHEN compare_to IS NULL
-             THEN ARRAY(SELECT r FROM perfguard.current_rows() r)
-             ELSE ARRAY(SELECT r FROM perfguard.stored_rows(compare_to) r) END,
+        perfguard.rows_of(compare_to),
         coalesce(perfguard.baseline_major(baseline) = perfguard.baseline_major(compare_to), false),
         min_calls, min_effect, tolerance, min_confidence);
 END;
@@ -1101,9 +1102,7 @@ SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT * FROM perfguard.compare(
         perfguard.doc_rows_checked(baseline, NULL),
-        CASE WHEN compare_to IS NULL
-             THEN ARRAY(SELECT r FROM perfguard.current_rows() r)
-             ELSE ARRAY(SELECT r FROM perfguard.stored_rows(compare_to) r) END,
+        perfguard.rows_of(compare_to),
         coalesce((baseline ->> 'server_version_num')::integer / 10000 =
                  perfguard.baseline_major(compare_to), false),
         min_calls, min_effect, tolerance, min_confidence);
@@ -1133,9 +1132,7 @@ SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT * FROM perfguard.new_statements_of(
         ARRAY(SELECT r FROM perfguard.stored_rows(baseline) r),
-        CASE WHEN compare_to IS NULL
-             THEN ARRAY(SELECT r FROM perfguard.current_rows() r)
-             ELSE ARRAY(SELECT r FROM perfguard.stored_rows(compare_to) r) END);
+        perfguard.rows_of(compare_to));
 END;
 
 CREATE FUNCTION new_statements(baseline jsonb, compare_to text DEFAULT NULL)
@@ -1145,9 +1142,7 @@ SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT * FROM perfguard.new_statements_of(
         perfguard.doc_rows_checked(baseline, NULL),
-        CASE WHEN compare_to IS NULL
-             THEN ARRAY(SELECT r FROM perfguard.current_rows() r)
-             ELSE ARRAY(SELECT r FROM perfguard.stored_rows(compare_to) r) END);
+        perfguard.rows_of(compare_to));
 END;
 
 COMMENT ON FUNCTION new_statements(text, text) IS

@@ -11,9 +11,11 @@
  *
  *	- when a transaction that changed the table commits (a trigger on the
  *	  table marks the transaction; at commit it bumps a counter in shared
- *	  memory, which every backend compares with the value it loaded at),
- *	  so a change made on this server applies from the next statement of
- *	  every session;
+ *	  memory, which every backend compares with the value it loaded at;
+ *	  every COMMIT PREPARED bumps it too), so a change made on this server
+ *	  applies from the next statement of every session;
+ *	- at every statement of the transaction that changed it, in that
+ *	  backend (its own change, or a savepoint rolled back);
  *	- and at the latest one second after it was read, which covers what
  *	  no trigger sees: a change replayed on a hot standby.
  *
@@ -132,8 +134,20 @@ perfguard_budgets_changed(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("perfguard_budgets_changed() must be called as a trigger")));
 	budgets_changed = true;
-	loaded = false;
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * pfg_budget_announce
+ *		Tell every backend to read the budgets again: a transaction that
+ *		changed them committed (here, or by COMMIT PREPARED, which cannot
+ *		know what the prepared transaction changed).
+ */
+void
+pfg_budget_announce(void)
+{
+	if (pfg_shared != NULL)
+		pg_atomic_fetch_add_u64(&pfg_shared->budget_generation, 1);
 }
 
 static void
@@ -145,14 +159,14 @@ budget_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			if (pfg_shared != NULL)
-				pg_atomic_fetch_add_u64(&pfg_shared->budget_generation, 1);
+			pfg_budget_announce();
 			budgets_changed = false;
 			loaded = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			/* the change is gone; forget what was read of it */
+		case XACT_EVENT_PREPARE:
+			/* gone, or not committed yet: forget what was read of it */
 			budgets_changed = false;
 			loaded = false;
 			break;
@@ -337,14 +351,20 @@ budget_load(void)
 	return true;
 }
 
-/* Make sure the copy is fresh enough, reading the table if it is not. */
+/*
+ * budget_refresh
+ *		Make sure the copy is fresh enough, reading the table if it is not.
+ *		In a transaction that changed the budgets, the table is read at
+ *		every statement: the change becomes visible to this backend only
+ *		at its next command, and a ROLLBACK TO SAVEPOINT can take it back.
+ */
 static void
 budget_refresh(void)
 {
 	TimestampTz now = GetCurrentStatementStartTimestamp();
 	uint64		generation = pg_atomic_read_u64(&pfg_shared->budget_generation);
 
-	if (loaded && generation == loaded_generation &&
+	if (loaded && !budgets_changed && generation == loaded_generation &&
 		now >= loaded_at && now - loaded_at < PFG_BUDGET_MAX_AGE)
 		return;
 	if (budget_load())

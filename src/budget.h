@@ -11,6 +11,7 @@
 #include "stats.h"
 
 extern void pfg_budget_init(void);
+extern void pfg_budget_announce(void);
 extern void pfg_budget_enforce(uint64 fingerprint, double ms, uint64 rows,
 							   int64 blocks, const PfgFound *found);
 

@@ -607,9 +607,14 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PfgBlocks	blocks;
 	uint64		rows = 0;
 
+	/* a prepared transaction may have changed the budgets: say so after */
+	bool		commit_prepared = IsA(parsetree, TransactionStmt) &&
+		((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED;
+
 	/* the parent that nested statements will name */
 	if (nesting_level == 0)
 		pfg_nplus1_top(queryid, queryString, location, len);
+
 
 	if (IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
 		IsA(parsetree, DeallocateStmt))
@@ -631,6 +636,8 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		utility_nested(pstmt, queryString, readOnlyTree, context, params,
 					   queryEnv, dest, qc);
+		if (commit_prepared)
+			pfg_budget_announce();
 		return;
 	}
 	if (queryid == UINT64CONST(0))
@@ -642,6 +649,8 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	utility_nested(pstmt, queryString, readOnlyTree, context, params,
 				   queryEnv, dest, qc);
 	mark_add(&mark, &elapsed, &blocks);
+	if (commit_prepared)
+		pfg_budget_announce();
 	if (qc && (qc->commandTag == CMDTAG_COPY ||
 			   qc->commandTag == CMDTAG_FETCH ||
 			   qc->commandTag == CMDTAG_SELECT ||

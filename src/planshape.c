@@ -15,11 +15,17 @@
  * plan shapes only between the same major versions.
  *
  * Cost: names are looked up in the system caches, which is too dear for
- * every execution.  Each execution hashes its plan cheaply, with OIDs in
- * place of names (a walk that allocates nothing); a small backend-local
- * table maps that hash to the portable one, which is computed only the
- * first time a plan is met.  A relation renamed while a backend runs keeps
- * its old name in that backend's shapes until its entry is replaced.
+ * every execution, and even a walk of the tree costs a couple of hundred
+ * instructions.  So each backend remembers, per statement (queryid), the
+ * shape it last computed, and walks the plan again only every
+ * PFG_SHAPE_RECHECK executions of the statement, or when a relation cache
+ * invalidation arrives (DDL, ANALYZE: what makes the planner choose
+ * anew), which empties that memory.  A walk first hashes the plan with OIDs
+ * in place of names (no lookups, no allocation); a second backend-local
+ * table maps that hash to the portable shape, which is computed only the
+ * first time a plan is met.  The shape kept is therefore that of a recent
+ * plan of the statement: a statement whose plan depends on its parameters
+ * shows one of them.
  *
  * IDENTIFICATION	  src/planshape.c
  *-------------------------------------------------------------------------
@@ -30,12 +36,15 @@
 #include "miscadmin.h"
 #include "nodes/plannodes.h"
 #include "parser/parsetree.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 
 #include "planshape.h"
 
-/* Portable shapes remembered per backend; a power of two. */
-#define PFG_SHAPE_MEMO	128
+/* Portable shapes remembered per backend; powers of two. */
+#define PFG_SHAPE_MEMO		128
+#define PFG_STMT_MEMO		256
+#define PFG_SHAPE_RECHECK	64
 
 typedef struct PfgShapeMemo
 {
@@ -43,7 +52,16 @@ typedef struct PfgShapeMemo
 	uint64		portable;		/* hash with names */
 } PfgShapeMemo;
 
+typedef struct PfgStmtMemo
+{
+	uint64		queryid;		/* 0: empty */
+	uint64		shape;
+	uint32		runs;			/* executions since the shape was computed */
+} PfgStmtMemo;
+
 static PfgShapeMemo shape_memo[PFG_SHAPE_MEMO];
+static PfgStmtMemo stmt_memo[PFG_STMT_MEMO];
+static bool callback_registered = false;
 
 static uint64 shape_plan(Plan *plan, PlannedStmt *stmt, bool portable,
 						 uint64 h);
@@ -176,18 +194,36 @@ shape_stmt(PlannedStmt *stmt, bool portable)
 	return h != 0 ? h : 1;
 }
 
+/* A relation changed somewhere: plans may change; forget the shapes. */
+static void
+shape_relcache_callback(Datum arg, Oid relid)
+{
+	memset(stmt_memo, 0, sizeof(stmt_memo));
+}
+
 /*
  * pfg_plan_shape
- *		The portable shape of a plan (never 0).
+ *		The portable shape of a statement's plan (never 0), as recently
+ *		computed in this backend.
  */
 uint64
 pfg_plan_shape(PlannedStmt *stmt)
 {
-	uint64		local;
+	PfgStmtMemo *sm;
 	PfgShapeMemo *m;
+	uint64		local;
 
 	if (stmt == NULL || stmt->planTree == NULL)
 		return 0;
+	sm = &stmt_memo[stmt->queryId & (PFG_STMT_MEMO - 1)];
+	if (sm->queryid == stmt->queryId && ++sm->runs < PFG_SHAPE_RECHECK)
+		return sm->shape;
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(shape_relcache_callback, (Datum) 0);
+		callback_registered = true;
+	}
 	local = shape_stmt(stmt, false);
 	m = &shape_memo[local & (PFG_SHAPE_MEMO - 1)];
 	if (m->local != local)
@@ -195,5 +231,8 @@ pfg_plan_shape(PlannedStmt *stmt)
 		m->portable = shape_stmt(stmt, true);
 		m->local = local;
 	}
+	sm->queryid = stmt->queryId;
+	sm->shape = m->portable;
+	sm->runs = 0;
 	return m->portable;
 }

@@ -154,6 +154,38 @@ SELECT left(query, 46) AS query, calls, n_plus_one AS "N+1 seen"
   FROM perfguard.stats WHERE n_plus_one > 0;
 SQL
 
+echo "== budgets: what statements may cost, and which broke them"
+"${psql[@]}" <<'SQL'
+\pset footer off
+SELECT perfguard.set_default_budget(allow_nplus1 => false, max_calls_per_xact => 10) IS NULL AS ignored \gset
+SELECT perfguard.set_budget('SELECT title FROM books WHERE author_id = $1 ORDER BY title LIMIT $2',
+                            max_blocks => 20, allow_seqscan => false) IS NULL AS ignored \gset
+SELECT left(query, 46) AS query, limit_name, left(message, 80) AS message
+  FROM perfguard.violations() ORDER BY query, limit_name;
+SQL
+
+echo "== baselines: capture the lookups, drop their index, run them again"
+"${psql[@]}" <<'SQL'
+SELECT perfguard.reset() >= 0 AS reset \gset
+SQL
+pg pgbench -n -h "$dir" -p "$port" -c 1 -t 300 -f "$dir/lookup.sql" postgres >/dev/null
+"${psql[@]}" <<'SQL'
+SELECT perfguard.baseline_capture('before') AS captured \gset
+ALTER TABLE orders DROP CONSTRAINT orders_book_id_fkey;
+ALTER TABLE books DROP CONSTRAINT books_pkey;
+SELECT perfguard.reset() >= 0 AS reset \gset
+SQL
+pg pgbench -n -h "$dir" -p "$port" -c 1 -t 300 -f "$dir/lookup.sql" postgres >/dev/null
+"${psql[@]}" <<'SQL'
+\pset footer off
+SELECT left(query, 40) AS query, kind, round(baseline_value::numeric, 3) AS before,
+       round(current_value::numeric, 3) AS now, test, round(confidence::numeric, 4) AS confidence
+  FROM perfguard.regressions('before') ORDER BY kind;
+\echo 'and the CI gate, as a CI job would run it:'
+\set ON_ERROR_STOP 0
+SELECT perfguard.assert_no_violations('before');
+SQL
+
 echo "== perfguard itself"
 "${psql[@]}" -c '\pset footer off' -c 'SELECT version, max_queries, statements, evictions, events, events_dropped FROM perfguard.info()'
 echo "== done; the cluster is removed"
