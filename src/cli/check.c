@@ -66,12 +66,16 @@ typedef struct Check
 	"SELECT s.value->>'fingerprint' AS fingerprint, s.value->>'query' AS query" \
 	" FROM pg_catalog.jsonb_array_elements((" doc ")->'statements') s"
 
-/* the statements checked: perfguard's own are not (as in violations()) */
+/*
+ * The statements checked: those violations() and the baselines judge,
+ * i.e. the rows of perfguard.statements but perfguard's own.  Only the
+ * function under the view says which are perfguard's own (judged on the
+ * text even where the caller may not see it).
+ */
 #define CURRENT_SQL \
 	"SELECT s.fingerprint::text AS fingerprint, s.query, s.calls, s.total_exec_time" \
-	" FROM perfguard.statements s" \
-	" WHERE NOT coalesce(perfguard.is_own_statement(s.query), false)" \
-	" ORDER BY s.fingerprint"
+	" FROM perfguard.statements_internal(true) s" \
+	" WHERE NOT s.own ORDER BY s.fingerprint"
 #define PLANS_SQL \
 	"SELECT DISTINCT ON (e.fingerprint) e.fingerprint::text AS fingerprint," \
 	" e.event_id, e.kind, e.plan FROM perfguard.events e" \

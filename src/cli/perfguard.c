@@ -357,9 +357,9 @@ check_extension(void)
 				minor = 0;
 
 	/*
-	 * The comment marks the query as perfguard's own for the server (its
-	 * is_own_statement()), which leaves such statements out of budgets and
-	 * baselines, when this session is tracked.
+	 * The comment marks the query as perfguard's own for the server
+	 * ("perfguard." in its text), which leaves such statements out of
+	 * budgets and baselines, when this session is tracked.
 	 */
 	res = pfg_query("SELECT extversion /* perfguard.client */"
 					" FROM pg_catalog.pg_extension WHERE extname = 'perfguard'",
