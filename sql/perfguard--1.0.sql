@@ -199,7 +199,7 @@ CREATE VIEW statements AS
            p95_exec_time, p99_exec_time, rows, rows_per_call, max_rows,
            shared_blks, blocks_per_call, max_blocks, xacts, calls_per_xact,
            max_calls_per_xact, plan_shape, seq_scans, n_plus_one,
-           row_by_row_dml, last_exec_at
+           row_by_row_dml, last_exec_at, own
       FROM statements_internal(true);
 
 COMMENT ON VIEW statements IS

@@ -1,7 +1,7 @@
 # Shared by test/run.sh, test/demo.sh and bench/*.sh: where PostgreSQL 15
 # is, and how to build and install perfguard.  Source it; don't run it.
 
-PG_BINDIR=/usr/lib/postgresql/15/bin
+PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 PG_CONFIG=$PG_BINDIR/pg_config
 export PATH="$PG_BINDIR:$PATH"
 

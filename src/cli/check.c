@@ -68,13 +68,12 @@ typedef struct Check
 
 /*
  * The statements checked: those violations() and the baselines judge,
- * i.e. the rows of perfguard.statements but perfguard's own.  Only the
- * function under the view says which are perfguard's own (judged on the
- * text even where the caller may not see it).
+ * i.e. the rows of perfguard.statements but perfguard's own (its column
+ * own, judged on the text even where the caller may not see it).
  */
 #define CURRENT_SQL \
 	"SELECT s.fingerprint::text AS fingerprint, s.query, s.calls, s.total_exec_time" \
-	" FROM perfguard.statements_internal(true) s" \
+	" FROM perfguard.statements s" \
 	" WHERE NOT s.own ORDER BY s.fingerprint"
 #define PLANS_SQL \
 	"SELECT DISTINCT ON (e.fingerprint) e.fingerprint::text AS fingerprint," \

@@ -22,10 +22,10 @@
 	" s.mean_exec_time, s.p95_exec_time, s.p99_exec_time, s.rows, s.rows_per_call," \
 	" s.shared_blks, s.blocks_per_call, s.calls_per_xact, s.seq_scans, s.n_plus_one," \
 	" s.row_by_row_dml" \
-	" FROM perfguard.statements_internal(true) s WHERE NOT s.own" \
+	" FROM perfguard.statements s WHERE NOT s.own" \
 	" ORDER BY s." col " DESC NULLS LAST, s.fingerprint LIMIT $1::integer"
 #define REPORT_COUNT_SQL \
-	"SELECT count(*) FROM perfguard.statements_internal(true) s WHERE NOT s.own"
+	"SELECT count(*) FROM perfguard.statements s WHERE NOT s.own"
 
 /* the event columns of every format; text adds the detail as key=value */
 #define EVENTS_SQL(extra) \
@@ -118,9 +118,8 @@ flags(PfgBuf *out, const PGresult *res, int row)
  * cmd_report
  *		perfguard report [--top N] [--sort KEY] [--format F]: the top
  *		statements of this database (perfguard.statements), without
- *		perfguard's own (queries of perfguard's views and functions),
- *		which budgets and baselines leave out too; statements_internal(),
- *		under the view, is what says which those are.
+ *		perfguard's own (queries of perfguard's views and functions,
+ *		the view's column own), which budgets and baselines leave out too.
  */
 int
 cmd_report(const PfgOptions *opts)

@@ -50,7 +50,7 @@ SELECT :'doc'::jsonb - 'statements' - 'captured_at' - 'database' - 'server_versi
        (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(:'doc'::jsonb -> 'statements' -> 2) k) AS keys;
 -- the current statistics, not stored
 SELECT jsonb_array_length(perfguard.baseline_export() -> 'statements') =
-       (SELECT count(*) FROM perfguard.statements_internal(true) WHERE NOT own) AS current;
+       (SELECT count(*) FROM perfguard.statements WHERE NOT own) AS current;
 SELECT perfguard.baseline_export('nothing');
 
 -- nothing changed: no regression, no new statement

@@ -184,7 +184,7 @@ sub sql
 # perfguard's own (which budgets and baselines leave out)
 sub workload_statements
 {
-	return sql('SELECT count(*) FROM perfguard.statements_internal(true) WHERE NOT own');
+	return sql('SELECT count(*) FROM perfguard.statements WHERE NOT own');
 }
 
 sub run_statements
