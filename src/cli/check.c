@@ -325,32 +325,6 @@ failed(const Check *ck)
 }
 
 static char *
-cell_query(const char *query, PfgFormat format)
-{
-	PfgBuf		b;
-
-	buf_init(&b);
-	if (format == PFG_FORMAT_MARKDOWN)
-		md_code(&b, query ? query : "<insufficient privilege>");
-	else
-		one_line(&b, query ? query : "<insufficient privilege>", 60);
-	return b.data;
-}
-
-static char *
-cell_plain(const char *s, PfgFormat format)
-{
-	PfgBuf		b;
-
-	buf_init(&b);
-	if (format == PFG_FORMAT_MARKDOWN)
-		md_escape(&b, s ? s : "-");
-	else
-		one_line(&b, s, 0);
-	return b.data;
-}
-
-static char *
 cell_measure(const char *what, const char *value)
 {
 	PfgBuf		b;
@@ -385,12 +359,12 @@ print_tables(const Check *ck, PfgFormat format)
 			const char *limit = pfg_value(res, r, "limit_name");
 			char	   *cells[7];
 
-			cells[0] = cell_plain(pfg_value(res, r, "fingerprint"), format);
-			cells[1] = cell_plain(limit, format);
+			cells[0] = cell_text(pfg_value(res, r, "fingerprint"), format, 0);
+			cells[1] = cell_text(limit, format, 0);
 			cells[2] = cell_measure(limit, pfg_value(res, r, "measured"));
 			cells[3] = cell_measure(limit, pfg_value(res, r, "limit_value"));
-			cells[4] = cell_plain(pfg_value(res, r, "calls"), format);
-			cells[5] = cell_plain(pfg_value(res, r, "budget"), format);
+			cells[4] = cell_text(pfg_value(res, r, "calls"), format, 0);
+			cells[5] = cell_text(pfg_value(res, r, "budget"), format, 0);
 			cells[6] = cell_query(pfg_value(res, r, "query"), format);
 			table_add_row(&t, cells);
 		}
@@ -419,8 +393,8 @@ print_tables(const Check *ck, PfgFormat format)
 			char	   *cells[7];
 			PfgBuf		b;
 
-			cells[0] = cell_plain(pfg_value(res, r, "fingerprint"), format);
-			cells[1] = cell_plain(kind, format);
+			cells[0] = cell_text(pfg_value(res, r, "fingerprint"), format, 0);
+			cells[1] = cell_text(kind, format, 0);
 			cells[2] = cell_measure(kind, pfg_value(res, r, "baseline_value"));
 			cells[3] = cell_measure(kind, pfg_value(res, r, "current_value"));
 			buf_init(&b);
@@ -459,8 +433,8 @@ print_tables(const Check *ck, PfgFormat format)
 		{
 			char	   *cells[4];
 
-			cells[0] = cell_plain(pfg_value(res, r, "fingerprint"), format);
-			cells[1] = cell_plain(pfg_value(res, r, "calls"), format);
+			cells[0] = cell_text(pfg_value(res, r, "fingerprint"), format, 0);
+			cells[1] = cell_text(pfg_value(res, r, "calls"), format, 0);
 			cells[2] = cell_measure("mean_ms", pfg_value(res, r, "mean_exec_time"));
 			cells[3] = cell_query(pfg_value(res, r, "query"), format);
 			table_add_row(&t, cells);

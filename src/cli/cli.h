@@ -142,6 +142,8 @@ extern void json_row(PfgBuf *out, const PGresult *res, int row, bool close);
 extern void xml_escape(PfgBuf *out, const char *s);
 extern void xml_text(PfgBuf *out, const char *s);
 extern void md_escape(PfgBuf *out, const char *s);
+extern char *cell_text(const char *s, PfgFormat format, int maxwidth);
+extern char *cell_query(const char *query, PfgFormat format);
 extern void md_code(PfgBuf *out, const char *s);
 extern void md_details_code(const char *summary, const char *text);
 extern void short_time(PfgBuf *out, const char *timestamp);

@@ -61,32 +61,6 @@ cell_number(const char *v)
 	return b.data;
 }
 
-static char *
-cell_text(const char *s, PfgFormat format, int maxwidth)
-{
-	PfgBuf		b;
-
-	buf_init(&b);
-	if (format == PFG_FORMAT_MARKDOWN)
-		md_escape(&b, s ? s : "-");
-	else
-		one_line(&b, s, maxwidth);
-	return b.data;
-}
-
-static char *
-cell_query(const char *query, PfgFormat format)
-{
-	PfgBuf		b;
-
-	buf_init(&b);
-	if (format == PFG_FORMAT_MARKDOWN)
-		md_code(&b, query ? query : "<insufficient privilege>");
-	else
-		one_line(&b, query ? query : "<insufficient privilege>", 60);
-	return b.data;
-}
-
 /* is a count column above zero? */
 static bool
 positive(const PGresult *res, int row, const char *column)

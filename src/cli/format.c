@@ -730,3 +730,31 @@ table_free(PfgTable *t)
 	t->cells = NULL;
 	t->nrows = 0;
 }
+
+/* A table cell: markdown-escaped, or on one line cut to maxwidth (0: no limit). */
+char *
+cell_text(const char *s, PfgFormat format, int maxwidth)
+{
+	PfgBuf		b;
+
+	buf_init(&b);
+	if (format == PFG_FORMAT_MARKDOWN)
+		md_escape(&b, s ? s : "-");
+	else
+		one_line(&b, s, maxwidth);
+	return b.data;
+}
+
+/* A table cell for a query text: code in markdown, else one line of 60. */
+char *
+cell_query(const char *query, PfgFormat format)
+{
+	PfgBuf		b;
+
+	buf_init(&b);
+	if (format == PFG_FORMAT_MARKDOWN)
+		md_code(&b, query ? query : "<insufficient privilege>");
+	else
+		one_line(&b, query ? query : "<insufficient privilege>", 60);
+	return b.data;
+}
