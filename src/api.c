@@ -43,22 +43,6 @@ PG_FUNCTION_INFO_V1(perfguard_fingerprint);
 PG_FUNCTION_INFO_V1(perfguard_info);
 
 /*
- * percentile_ms
- *		A percentile from the histogram, kept inside the observed [min, max]
- *		(which can only bring it closer to the true value).
- */
-static Datum
-percentile_ms(const PfgHistogram *hist, double fraction,
-			  const PfgCounters *c)
-{
-	double		v = pfg_hist_percentile(hist, fraction);
-
-	v = Max(v, c->min_time);
-	v = Min(v, c->max_time);
-	return Float8GetDatum(v);
-}
-
-/*
  * perfguard_stats
  *		One row per tracked statement.  showtext = false leaves the query
  *		column NULL, which saves the text conversion.
@@ -84,6 +68,7 @@ perfguard_stats(PG_FUNCTION_ARGS)
 		bool		nulls[PFG_STATS_COLS];
 		PfgCounters c;
 		PfgHistogram hist;
+		uint64		counts[PFG_HIST_BUCKETS];
 		int			i = 0;
 		double		stddev;
 
@@ -124,9 +109,14 @@ perfguard_stats(PG_FUNCTION_ARGS)
 		values[i++] = Float8GetDatum(c.mean_time);
 		stddev = (c.calls > 1) ? sqrt(c.sum_var_time / c.calls) : 0.0;
 		values[i++] = Float8GetDatum(stddev);
-		values[i++] = percentile_ms(&hist, 0.50, &c);
-		values[i++] = percentile_ms(&hist, 0.95, &c);
-		values[i++] = percentile_ms(&hist, 0.99, &c);
+		for (int b = 0; b < PFG_HIST_BUCKETS; b++)
+			counts[b] = hist.counts[b];
+		values[i++] = Float8GetDatum(pfg_hist_percentile_within(counts, 0.50,
+																c.min_time, c.max_time));
+		values[i++] = Float8GetDatum(pfg_hist_percentile_within(counts, 0.95,
+																c.min_time, c.max_time));
+		values[i++] = Float8GetDatum(pfg_hist_percentile_within(counts, 0.99,
+																c.min_time, c.max_time));
 		values[i++] = Int64GetDatum(c.rows);
 		values[i++] = Int64GetDatum(c.shared_blks_hit);
 		values[i++] = Int64GetDatum(c.shared_blks_read);

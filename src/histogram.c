@@ -128,3 +128,19 @@ pfg_hist_percentile_counts(const uint64 *counts, double fraction)
 		return -1.0;
 	return (pfg_hist_bucket_lower(i) + pfg_hist_bucket_upper(i)) / 2.0;
 }
+
+/*
+ * pfg_hist_percentile_within
+ *		As pfg_hist_percentile_counts, kept inside the observed [lo, hi]
+ *		(the minimum and maximum, which can only bring it closer to the
+ *		true value).
+ */
+double
+pfg_hist_percentile_within(const uint64 *counts, double fraction,
+						   double lo, double hi)
+{
+	double		v = pfg_hist_percentile_counts(counts, fraction);
+
+	v = Max(v, lo);
+	return Min(v, hi);
+}

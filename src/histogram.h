@@ -61,5 +61,7 @@ extern double pfg_hist_bucket_upper(int bucket);
 extern double pfg_hist_percentile(const PfgHistogram *hist, double fraction);
 extern int	pfg_hist_rank_bucket(const uint64 *counts, double fraction);
 extern double pfg_hist_percentile_counts(const uint64 *counts, double fraction);
+extern double pfg_hist_percentile_within(const uint64 *counts, double fraction,
+										 double lo, double hi);
 
 #endif							/* PFG_HISTOGRAM_H */

@@ -132,17 +132,6 @@ sum_add(PfgSum *s, const PfgCounters *c, const PfgHistogram *hist)
 		s->hist[i] += hist->counts[i];
 }
 
-/* A percentile of the summed histogram, kept inside [min, max]. */
-static Datum
-sum_percentile(const PfgSum *s, double fraction)
-{
-	double		v = pfg_hist_percentile_counts(s->hist, fraction);
-
-	v = Max(v, s->min_time);
-	v = Min(v, s->max_time);
-	return Float8GetDatum(v);
-}
-
 /* The histogram as bigint[] of (bucket, count) pairs, empty buckets left out. */
 static Datum
 hist_array(const uint64 *hist)
@@ -276,9 +265,12 @@ perfguard_statements(PG_FUNCTION_ARGS)
 		values[i++] = Float8GetDatum(s->mean_time);
 		values[i++] = Float8GetDatum(s->calls > 1 ?
 									 sqrt(s->sum_var_time / s->calls) : 0.0);
-		values[i++] = sum_percentile(s, 0.50);
-		values[i++] = sum_percentile(s, 0.95);
-		values[i++] = sum_percentile(s, 0.99);
+		values[i++] = Float8GetDatum(pfg_hist_percentile_within(s->hist, 0.50,
+																s->min_time, s->max_time));
+		values[i++] = Float8GetDatum(pfg_hist_percentile_within(s->hist, 0.95,
+																s->min_time, s->max_time));
+		values[i++] = Float8GetDatum(pfg_hist_percentile_within(s->hist, 0.99,
+																s->min_time, s->max_time));
 		values[i++] = Int64GetDatum(s->rows);
 		values[i++] = Float8GetDatum((double) s->rows / s->calls);
 		values[i++] = Int64GetDatum(s->max_rows);
