@@ -25,6 +25,7 @@
 #include "guc.h"
 #include "nplus1.h"
 #include "perfguard.h"
+#include "planshape.h"
 #include "stats.h"
 
 PG_MODULE_MAGIC;
@@ -88,5 +89,6 @@ _PG_init(void)
 	shmem_startup_hook = pfg_shmem_startup;
 	pfg_nplus1_init();
 	pfg_budget_init();
+	pfg_planshape_init();
 	pfg_hooks_init();
 }

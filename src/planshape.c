@@ -61,7 +61,6 @@ typedef struct PfgStmtMemo
 
 static PfgShapeMemo shape_memo[PFG_SHAPE_MEMO];
 static PfgStmtMemo stmt_memo[PFG_STMT_MEMO];
-static bool callback_registered = false;
 
 static uint64 shape_plan(Plan *plan, PlannedStmt *stmt, bool portable,
 						 uint64 h);
@@ -201,6 +200,13 @@ shape_relcache_callback(Datum arg, Oid relid)
 	memset(stmt_memo, 0, sizeof(stmt_memo));
 }
 
+/* At load: every relation cache invalidation empties the memo. */
+void
+pfg_planshape_init(void)
+{
+	CacheRegisterRelcacheCallback(shape_relcache_callback, (Datum) 0);
+}
+
 /*
  * pfg_plan_shape
  *		The portable shape of a statement's plan (never 0), as recently
@@ -219,11 +225,6 @@ pfg_plan_shape(PlannedStmt *stmt)
 	if (sm->queryid == stmt->queryId && ++sm->runs < PFG_SHAPE_RECHECK)
 		return sm->shape;
 
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(shape_relcache_callback, (Datum) 0);
-		callback_registered = true;
-	}
 	local = shape_stmt(stmt, false);
 	m = &shape_memo[local & (PFG_SHAPE_MEMO - 1)];
 	if (m->local != local)

@@ -10,6 +10,7 @@
 
 #include "nodes/plannodes.h"
 
+extern void pfg_planshape_init(void);
 extern uint64 pfg_plan_shape(PlannedStmt *stmt);
 
 #endif							/* PFG_PLANSHAPE_H */
