@@ -570,13 +570,13 @@ GRANT SELECT (baseline, fingerprint, calls, mean_ms, stddev_ms, p50_ms, p95_ms,
     ON baseline_statements TO PUBLIC;
 GRANT SELECT ON baseline_statements TO pg_read_all_stats;
 
--- The current statistics as baseline rows (named NULL), perfguard's own left out.
-CREATE FUNCTION current_rows()
+-- The current statistics as the rows of a baseline, perfguard's own left out.
+CREATE FUNCTION current_rows(baseline text DEFAULT NULL)
 RETURNS SETOF baseline_statements
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-    SELECT NULL::text, s.fingerprint, s.query, s.calls, s.mean_exec_time,
+    SELECT baseline, s.fingerprint, s.query, s.calls, s.mean_exec_time,
            s.stddev_exec_time, s.p50_exec_time, s.p95_exec_time, s.p99_exec_time,
            s.max_exec_time, s.rows_per_call, s.blocks_per_call, s.calls_per_xact,
            s.max_calls_per_xact, s.plan_shape, s.seq_scans, s.n_plus_one,
@@ -613,6 +613,15 @@ BEGIN
 END
 $$;
 
+-- The rows of a stored baseline, or (NULL) of the current statistics.
+CREATE FUNCTION rows_of(baseline text)
+RETURNS baseline_statements[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN baseline IS NULL
+            THEN ARRAY(SELECT r FROM perfguard.current_rows() r)
+            ELSE ARRAY(SELECT r FROM perfguard.stored_rows(baseline) r) END;
+
 CREATE FUNCTION baseline_capture(name text, replace boolean DEFAULT false)
 RETURNS integer
 LANGUAGE plpgsql
@@ -639,11 +648,7 @@ BEGIN
             current_setting('server_version_num')::integer,
             (SELECT i.version FROM perfguard.info() i));
     INSERT INTO perfguard.baseline_statements
-    SELECT name, r.fingerprint, r.query, r.calls, r.mean_ms, r.stddev_ms, r.p50_ms,
-           r.p95_ms, r.p99_ms, r.max_ms, r.rows_per_call, r.blocks_per_call,
-           r.calls_per_xact, r.max_calls_per_xact, r.plan_shape, r.seq_scans,
-           r.n_plus_one, r.row_by_row_dml, r.latency_hist
-      FROM perfguard.current_rows() r;
+    SELECT * FROM perfguard.current_rows(name);
     GET DIAGNOSTICS n = ROW_COUNT;
     UPDATE perfguard.baselines b SET statements = n WHERE b.name = baseline_capture.name;
     RETURN n;
@@ -685,13 +690,12 @@ DECLARE
     head perfguard.baselines;
     rows perfguard.baseline_statements[];
 BEGIN
+    rows := perfguard.rows_of(name);
     IF name IS NULL THEN
         head := ROW(NULL, now(), current_database(),
                     current_setting('server_version_num')::integer,
                     (SELECT i.version FROM perfguard.info() i), NULL, 0);
-        rows := ARRAY(SELECT r FROM perfguard.current_rows() r ORDER BY r.fingerprint);
     ELSE
-        rows := ARRAY(SELECT r FROM perfguard.stored_rows(name) r ORDER BY r.fingerprint);
         SELECT * INTO head FROM perfguard.baselines b WHERE b.name = baseline_export.name;
     END IF;
     RETURN jsonb_build_object(
@@ -725,11 +729,8 @@ BEGIN
                        'latency_histogram',
                            (SELECT jsonb_agg(jsonb_build_array(r.latency_hist[i], r.latency_hist[i + 1]) ORDER BY i)
                               FROM generate_series(1, coalesce(array_length(r.latency_hist, 1), 0), 2) i)))
-                   ORDER BY ord)
-              FROM unnest(rows) WITH ORDINALITY AS r(baseline, fingerprint, query, calls,
-                   mean_ms, stddev_ms, p50_ms, p95_ms, p99_ms, max_ms, rows_per_call,
-                   blocks_per_call, calls_per_xact, max_calls_per_xact, plan_shape,
-                   seq_scans, n_plus_one, row_by_row_dml, latency_hist, ord)),
+                   ORDER BY r.fingerprint)
+              FROM unnest(rows) r),
             '[]'::jsonb));
 END
 $$;
@@ -1059,15 +1060,6 @@ RETURN CASE WHEN baseline IS NULL
             THEN current_setting('server_version_num')::integer / 10000
             ELSE (SELECT b.server_version_num / 10000 FROM perfguard.baselines b
                    WHERE b.name = baseline) END;
-
--- The rows of a stored baseline, or (NULL) of the current statistics.
-CREATE FUNCTION rows_of(baseline text)
-RETURNS baseline_statements[]
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-RETURN CASE WHEN baseline IS NULL
-            THEN ARRAY(SELECT r FROM perfguard.current_rows() r)
-            ELSE ARRAY(SELECT r FROM perfguard.stored_rows(baseline) r) END;
 
 CREATE FUNCTION regressions(baseline text, compare_to text DEFAULT NULL,
                             min_calls integer DEFAULT 30,
