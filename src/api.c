@@ -29,7 +29,7 @@
 
 #include "compat.h"
 #include "events.h"
-#include "fingerprint.h"
+#include "identity.h"
 #include "guc.h"
 #include "perfguard.h"
 #include "stats.h"
@@ -169,18 +169,16 @@ perfguard_reset(PG_FUNCTION_ARGS)
 
 /*
  * perfguard_fingerprint
- *		The fingerprint of a statement's text: the value perfguard.stats
- *		shows once that statement has run.
+ *		The fingerprint of a statement's text, analyzed in the current
+ *		database: the value perfguard.stats shows once that statement has
+ *		run here.  Needs no shared memory.
  */
 Datum
 perfguard_fingerprint(PG_FUNCTION_ARGS)
 {
-	text	   *query = PG_GETARG_TEXT_PP(0);
+	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	pfg_check_loaded();
-	PG_RETURN_INT64((int64) pfg_fingerprint(VARDATA_ANY(query),
-											VARSIZE_ANY_EXHDR(query),
-											NULL, NULL));
+	PG_RETURN_INT64((int64) pfg_fingerprint_sql(query));
 }
 
 /*

@@ -37,7 +37,7 @@
 #include "compat.h"
 #include PFG_QUERYJUMBLE_HEADER
 #include "capture.h"
-#include "fingerprint.h"
+#include "identity.h"
 #include "guc.h"
 
 /* An armed statement runs instrumented this many times, at most. */
@@ -302,13 +302,15 @@ pfg_detect_text(PfgDetect *d)
 	const char *query;
 	int			location;
 	int			len;
+	bool		own;
 
 	if (d->have_text)
 		return;
 	location = d->queryDesc->plannedstmt->stmt_location;
 	len = d->queryDesc->plannedstmt->stmt_len;
 	query = CleanQuerytext(d->queryDesc->sourceText, &location, &len);
-	d->fingerprint = pfg_fingerprint(query, len, &d->query, &d->query_len);
+	d->fingerprint = pfg_identify(d->queryid, false, query, len, &d->query,
+								  &d->query_len, &own);
 	d->have_text = true;
 }
 

@@ -1,407 +1,972 @@
 /*-------------------------------------------------------------------------
  * fingerprint.c
- *	  The stable fingerprint of a statement and its normalized text.
+ *	  The stable fingerprint of an analyzed statement.
  *
- * The core queryid is computed from the analyzed parse tree and so depends
- * on OIDs: the same statement has another queryid in another database, or
- * after its tables are dropped and created again.  perfguard's fingerprint
- * is computed from the statement's tokens instead, as the core lexer sees
- * them, so it is the same wherever the same statement runs:
+ * The core's queryid hashes the analyzed statement (the Query tree after
+ * parse analysis) field by field, OIDs included, so the same statement has
+ * another queryid in another database.  The fingerprint walks the same
+ * tree and the same fields, with three differences:
  *
- *	- comments and white space are dropped (the lexer skips them);
- *	- keywords and unquoted identifiers are case-folded (the lexer does it);
- *	- every constant and every $n parameter becomes one placeholder, and a
- *	  minus sign in front of a constant is part of the constant;
- *	- a list made only of constants inside IN (...) or ARRAY[...] counts as
- *	  one constant, whatever its length;
- *	- trailing semicolons are dropped.
+ *	- every OID is replaced by the object's name, schema-qualified
+ *	  (relations, functions and operators with their argument types, types,
+ *	  collations), so the value is the same wherever the schema is;
+ *	- every constant and every $n parameter is one placeholder of its type
+ *	  (the $n number is left out), and a cast of one is still one;
+ *	- "x op ANY (ARRAY[constants])", which is what IN (constants) becomes,
+ *	  hashes as "x op constant", so the length of an IN list does not count.
  *
- * The canonical token stream is hashed with 64-bit FNV-1a, which is defined
- * byte by byte and therefore gives the same value on every platform.
+ * It never looks at a field the core leaves out (aliases, column names in
+ * the select list, locations, constant values), so every text that gets one
+ * queryid in a database gets one fingerprint, whatever order the texts come
+ * in: `*` or the column list, `public.t` or `t`, aliases, comments, case.
+ * The node kinds and enumerations of each node are hashed as names or as
+ * their PostgreSQL 15 values, so fingerprints are portable between clusters
+ * of the same major version.
  *
- * The normalized text keeps the statement as it was written, with each
- * constant replaced by $n (numbered after the highest parameter the text
- * already uses, whose own numbers are kept); a collapsed list shows its first placeholder followed by
- * a comment that says more values were there.
+ * While it walks, it notes whether the statement uses perfguard's own
+ * objects (relations and functions in the extension's schema) and no
+ * relation outside that schema and pg_catalog: such a statement is
+ * perfguard's own work, which the reports and run-time budgets leave out.
  *
- * This work is done only when a statement is new to the statistics table
- * or about to get an event, never on every execution.  The lexer's work
- * happens in a memory context of its own, deleted before returning; only
- * the normalized text is allocated in the caller's context.
+ * Catalog lookups go through the system caches, which parse analysis has
+ * just filled for the same objects.  Nothing here raises an ERROR or sends
+ * a message: a name that cannot be found is hashed as its OID, and a tree
+ * too deep for the stack gives up (pfg_fingerprint_query returns false).
+ * Allocations are made in a memory context of its own, deleted at the end.
  *
  * IDENTIFICATION	  src/fingerprint.c
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "common/keywords.h"
-#include "lib/stringinfo.h"
-#include "parser/gramparse.h"	/* scanner.h and the token codes of gram.h */
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_opclass.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/parsenodes.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
 
 #include "fingerprint.h"
 
 #define FNV64_OFFSET	UINT64CONST(0xcbf29ce484222325)
 #define FNV64_PRIME		UINT64CONST(0x100000001b3)
 
-/* One lexed token. */
-typedef struct PfgToken
+typedef struct PfgFp
 {
-	int			code;			/* token code from gram.h, or a character */
-	int			location;		/* byte offset in the query */
-	int			length;			/* byte length in the query */
-	const char *canon;			/* canonical spelling; NULL for a constant */
-	bool		operand;		/* can end an operand (for unary minus) */
-} PfgToken;
+	uint64		h;
+	Oid			own_nsp;		/* perfguard's schema, or InvalidOid */
+	bool		uses_own;		/* a relation or function of perfguard's */
+	bool		uses_other;		/* a relation outside perfguard, pg_catalog */
+	bool		too_deep;
+	List	   *rtables;		/* range tables, innermost query first */
+	Oid			target;			/* relation whose columns TargetEntries set */
+} PfgFp;
+
+/* perfguard's schema in this database; reset by any pg_namespace change */
+static Oid	own_nsp_cache = InvalidOid;
+static bool own_nsp_valid = false;
+static bool own_nsp_callback = false;
+
+static void fp_node(PfgFp *st, Node *node);
+static void fp_query(PfgFp *st, Query *query);
+
+static void
+own_nsp_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	own_nsp_valid = false;
+}
 
 /*
- * is_constant_code
- *		True for the tokens that fingerprinting turns into a placeholder.
+ * own_namespace
+ *		The schema of the perfguard extension in this database, or
+ *		InvalidOid when the extension is not created here.
  */
-static inline bool
-is_constant_code(int code)
+static Oid
+own_namespace(void)
 {
-	switch (code)
+	if (!own_nsp_callback)
 	{
-		case ICONST:
-		case FCONST:
-		case SCONST:
-		case USCONST:
-		case BCONST:
-		case XCONST:
-		case PARAM:
-			return true;
-		default:
-			return false;
+		CacheRegisterSyscacheCallback(NAMESPACEOID, own_nsp_invalidate, (Datum) 0);
+		own_nsp_callback = true;
 	}
-}
-
-/*
- * fixed_spelling
- *		The spelling of a multi-character operator token, or NULL.
- */
-static const char *
-fixed_spelling(int code)
-{
-	switch (code)
+	if (!own_nsp_valid)
 	{
-		case TYPECAST:
-			return "::";
-		case DOT_DOT:
-			return "..";
-		case COLON_EQUALS:
-			return ":=";
-		case EQUALS_GREATER:
-			return "=>";
-		case LESS_EQUALS:
-			return "<=";
-		case GREATER_EQUALS:
-			return ">=";
-		case NOT_EQUALS:
-			return "<>";
-		default:
-			return NULL;
+		Relation	rel;
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		/* pg_extension has no system cache: one index lookup by name */
+		own_nsp_cache = InvalidOid;
+		rel = table_open(ExtensionRelationId, AccessShareLock);
+		ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+					F_NAMEEQ, CStringGetDatum("perfguard"));
+		scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+		if (HeapTupleIsValid(tup = systable_getnext(scan)))
+			own_nsp_cache = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+		own_nsp_valid = true;
 	}
+	return own_nsp_cache;
 }
 
-/*
- * lex_query
- *		Lex query[0 .. query_len) into an array of tokens, palloc'd in the
- *		current memory context.  *max_param receives the highest $n used.
- */
-static PfgToken *
-lex_query(const char *query, int query_len, int *ntokens, int *max_param)
+static inline void
+fp_bytes(PfgFp *st, const char *s, size_t len)
 {
-	char	   *buf = pnstrdup(query, query_len);
-	core_yyscan_t yyscanner;
-	core_yy_extra_type yyextra;
-	core_YYSTYPE yylval;
-	YYLTYPE		yylloc;
-	PfgToken   *tokens;
-	int			n = 0;
-	int			cap = 64;
+	uint64		h = st->h;
 
-	tokens = palloc(cap * sizeof(PfgToken));
-	*max_param = 0;
-
-	yyscanner = scanner_init(buf, &yyextra, &ScanKeywords, ScanKeywordTokens);
-	/* The statement was lexed once already; don't repeat its warnings. */
-	yyextra.escape_string_warning = false;
-
-	for (;;)
-	{
-		int			code = core_yylex(&yylval, &yylloc, yyscanner);
-		PfgToken   *t;
-		const char *fixed;
-
-		if (code == 0)
-			break;
-		if (n == cap)
-		{
-			cap *= 2;
-			tokens = repalloc(tokens, cap * sizeof(PfgToken));
-		}
-		t = &tokens[n++];
-		t->code = code;
-		t->location = yylloc;
-		/* The lexer NUL-terminates the current token inside its buffer. */
-		t->length = strlen(yyextra.scanbuf + yylloc);
-		t->operand = false;
-
-		if (is_constant_code(code))
-		{
-			t->canon = NULL;
-			t->operand = true;
-			if (code == PARAM && yylval.ival > *max_param)
-				*max_param = yylval.ival;
-		}
-		else if (code == IDENT || code == UIDENT || code == Op)
-		{
-			t->canon = pstrdup(yylval.str);
-			t->operand = (code != Op);
-		}
-		else if ((fixed = fixed_spelling(code)) != NULL)
-			t->canon = fixed;
-		else if (code < 256)
-		{
-			char	   *c = palloc(2);
-
-			c[0] = (char) code;
-			c[1] = '\0';
-			t->canon = c;
-			t->operand = (code == ')' || code == ']');
-		}
-		else
-		{
-			/* a keyword: the lexer hands back its lower-case spelling */
-			int			kwnum = ScanKeywordLookup(yylval.keyword, &ScanKeywords);
-
-			t->canon = yylval.keyword;
-			t->operand = (kwnum >= 0 &&
-						  ScanKeywordCategories[kwnum] != RESERVED_KEYWORD) ||
-				strcmp(yylval.keyword, "null") == 0 ||
-				strcmp(yylval.keyword, "true") == 0 ||
-				strcmp(yylval.keyword, "false") == 0 ||
-				strcmp(yylval.keyword, "end") == 0;
-		}
-	}
-	scanner_finish(yyscanner);
-
-	/* trailing semicolons are not part of the statement */
-	while (n > 0 && tokens[n - 1].code == ';')
-		n--;
-
-	*ntokens = n;
-	return tokens;
-}
-
-/*
- * constant_at
- *		If a constant, with an optional unary minus in front and an optional
- *		"::type" cast behind, starts at tokens[i], return the index just past
- *		it; otherwise return -1.
- */
-static int
-constant_at(const PfgToken *tokens, int ntokens, int i)
-{
-	if (i < ntokens && tokens[i].code == '-' &&
-		(i == 0 || !tokens[i - 1].operand) &&
-		i + 1 < ntokens && is_constant_code(tokens[i + 1].code))
-		i++;
-	if (i >= ntokens || !is_constant_code(tokens[i].code))
-		return -1;
-	i++;
-	if (i + 1 < ntokens && tokens[i].code == TYPECAST &&
-		tokens[i + 1].canon != NULL && tokens[i + 1].code != Op &&
-		tokens[i + 1].code >= 256)
-		i += 2;
-	return i;
-}
-
-/*
- * constant_list_at
- *		If tokens[i] opens a list made only of constants -- "(" after IN, or
- *		"[" after ARRAY -- return the index of its closing bracket, else -1.
- */
-static int
-constant_list_at(const PfgToken *tokens, int ntokens, int i)
-{
-	int			close;
-	int			j;
-
-	if (i == 0 || i >= ntokens)
-		return -1;
-	if (tokens[i].code == '(' && strcmp(tokens[i - 1].canon ? tokens[i - 1].canon : "", "in") == 0)
-		close = ')';
-	else if (tokens[i].code == '[' && strcmp(tokens[i - 1].canon ? tokens[i - 1].canon : "", "array") == 0)
-		close = ']';
-	else
-		return -1;
-
-	j = i + 1;
-	for (;;)
-	{
-		j = constant_at(tokens, ntokens, j);
-		if (j < 0 || j >= ntokens)
-			return -1;
-		if (tokens[j].code == close)
-			return j;
-		if (tokens[j].code != ',')
-			return -1;
-		j++;
-	}
-}
-
-static inline uint64
-fnv_bytes(uint64 h, const char *s, size_t len)
-{
 	for (size_t k = 0; k < len; k++)
 	{
 		h ^= (unsigned char) s[k];
 		h *= FNV64_PRIME;
 	}
-	return h;
+	st->h = h;
 }
 
-static inline uint64
-fnv_token(uint64 h, const char *canon)
+/* A string and a separator, so that "ab","c" and "a","bc" differ. */
+static inline void
+fp_str(PfgFp *st, const char *s)
 {
-	h = fnv_bytes(h, canon, strlen(canon));
-	/* a separator, so that "a b" and "ab" differ */
-	return fnv_bytes(h, "\x1f", 1);
+	fp_bytes(st, s, strlen(s) + 1);
+}
+
+/* An integer, little-endian whatever the platform. */
+static inline void
+fp_int(PfgFp *st, int64 v)
+{
+	char		b[8];
+
+	for (int k = 0; k < 8; k++)
+		b[k] = (char) ((uint64) v >> (8 * k));
+	fp_bytes(st, b, 8);
+}
+
+/* A name looked up by OID; NULL (not found) hashes the OID itself. */
+static void
+fp_name(PfgFp *st, char kind, char *name, Oid oid)
+{
+	char		k[2] = {kind, '\0'};
+
+	fp_str(st, k);
+	if (name != NULL)
+	{
+		fp_str(st, name);
+		pfree(name);
+	}
+	else
+		fp_int(st, -(int64) oid);
+}
+
+static void
+fp_type(PfgFp *st, Oid type)
+{
+	fp_name(st, 't', OidIsValid(type) ?
+			format_type_extended(type, -1, FORMAT_TYPE_FORCE_QUALIFY |
+								 FORMAT_TYPE_INVALID_AS_NULL) : pstrdup("-"),
+			type);
+}
+
+static void
+fp_func(PfgFp *st, Oid func)
+{
+	if (OidIsValid(st->own_nsp) && get_func_namespace(func) == st->own_nsp)
+		st->uses_own = true;
+	fp_name(st, 'f', format_procedure_extended(func, FORMAT_PROC_FORCE_QUALIFY |
+											   FORMAT_PROC_INVALID_AS_NULL),
+			func);
+}
+
+static void
+fp_oper(PfgFp *st, Oid oper)
+{
+	fp_name(st, 'o', OidIsValid(oper) ?
+			format_operator_extended(oper, FORMAT_OPERATOR_FORCE_QUALIFY |
+									 FORMAT_OPERATOR_INVALID_AS_NULL) : pstrdup("-"),
+			oper);
+}
+
+/* A name in a schema: "schema.name", or NULL if either is unknown. */
+static char *
+qualified(Oid nsp, const char *name)
+{
+	char	   *nspname = OidIsValid(nsp) ? get_namespace_name(nsp) : NULL;
+	char	   *result = NULL;
+
+	if (nspname != NULL && name != NULL)
+		result = psprintf("%s.%s", nspname, name);
+	return result;
+}
+
+static void
+fp_rel(PfgFp *st, Oid rel)
+{
+	Oid			nsp = get_rel_namespace(rel);
+
+	if (OidIsValid(st->own_nsp) && nsp == st->own_nsp)
+		st->uses_own = true;
+	else if (nsp != PG_CATALOG_NAMESPACE)
+		st->uses_other = true;
+	fp_name(st, 'r', qualified(nsp, get_rel_name(rel)), rel);
+}
+
+static void
+fp_coll(PfgFp *st, Oid coll)
+{
+	char	   *name = NULL;
+	HeapTuple	tup;
+
+	if (!OidIsValid(coll))
+		name = pstrdup("-");
+	else if ((tup = SearchSysCache1(COLLOID, ObjectIdGetDatum(coll))) != NULL)
+	{
+		Form_pg_collation c = (Form_pg_collation) GETSTRUCT(tup);
+
+		name = qualified(c->collnamespace, NameStr(c->collname));
+		ReleaseSysCache(tup);
+	}
+	fp_name(st, 'c', name, coll);
+}
+
+static void
+fp_opclass(PfgFp *st, Oid opclass)
+{
+	char	   *name = NULL;
+	HeapTuple	tup;
+
+	if (!OidIsValid(opclass))
+		name = pstrdup("-");
+	else if ((tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass))) != NULL)
+	{
+		Form_pg_opclass c = (Form_pg_opclass) GETSTRUCT(tup);
+
+		name = qualified(c->opcnamespace, NameStr(c->opcname));
+		ReleaseSysCache(tup);
+	}
+	fp_name(st, 'p', name, opclass);
 }
 
 /*
- * pfg_fingerprint
- *		Compute the fingerprint of query[0 .. query_len).  When normalized is
- *		not NULL, also build the normalized text (palloc'd, NUL-terminated)
- *		and store its length in *normalized_len.
- *
- *		A text the lexer rejects (an unterminated quoted string, say) raises
- *		the lexer's own syntax error.
+ * constant_like
+ *		Is node a constant, a $n parameter, or a cast of one?  Such a node
+ *		is hashed as one placeholder of its type.
  */
-uint64
-pfg_fingerprint(const char *query, int query_len,
-				char **normalized, int *normalized_len)
+static bool
+constant_like(Node *node)
 {
-	PfgToken   *tokens;
-	int			ntokens;
-	int			max_param;
-	uint64		h = FNV64_OFFSET;
-	StringInfoData out;
-	int			copied = 0;		/* query bytes already copied to out */
-	int			next_param;
-	int			i = 0;
-	MemoryContext caller = CurrentMemoryContext;
-	MemoryContext cxt;
-
-	/* the lexer's work is thrown away at the end; only the text is kept */
-	cxt = AllocSetContextCreate(caller, "perfguard fingerprint",
-								ALLOCSET_SMALL_SIZES);
-	MemoryContextSwitchTo(cxt);
-	tokens = lex_query(query, query_len, &ntokens, &max_param);
-	next_param = max_param + 1;
-	if (normalized)
-		initStringInfo(&out);
-
-	while (i < ntokens)
+	if (node == NULL)
+		return false;
+	switch (nodeTag(node))
 	{
-		int			close;
-
-		if ((close = constant_list_at(tokens, ntokens, i)) >= 0)
-		{
-			/* "(" or "[", one placeholder, the closing bracket */
-			h = fnv_token(h, tokens[i].canon);
-			h = fnv_token(h, "?");
-			h = fnv_token(h, tokens[close].canon);
-			if (normalized)
+		case T_Const:
+			return true;
+		case T_Param:
+			return ((Param *) node)->paramkind == PARAM_EXTERN;
+		case T_RelabelType:
+			return constant_like((Node *) ((RelabelType *) node)->arg);
+		case T_CoerceViaIO:
+			return constant_like((Node *) ((CoerceViaIO *) node)->arg);
+		case T_FuncExpr:
 			{
-				const PfgToken *first = &tokens[i + 1];
+				FuncExpr   *f = (FuncExpr *) node;
+				ListCell   *lc;
 
-				appendBinaryStringInfo(&out, query + copied,
-									   first->location - copied);
-				if (first->code == PARAM)
-					appendBinaryStringInfo(&out, query + first->location,
-										   first->length);
+				if (f->funcformat != COERCE_IMPLICIT_CAST &&
+					f->funcformat != COERCE_EXPLICIT_CAST)
+					return false;
+				foreach(lc, f->args)
+					if (!constant_like(lfirst(lc)))
+						return false;
+				return f->args != NIL;
+			}
+		default:
+			return false;
+	}
+}
+
+/* Is node an ARRAY[...] made only of constants (what IN (...) makes)? */
+static bool
+constant_array(Node *node)
+{
+	ArrayExpr  *a = (ArrayExpr *) node;
+	ListCell   *lc;
+
+	if (node == NULL || !IsA(node, ArrayExpr) || a->multidims ||
+		a->elements == NIL)
+		return false;
+	foreach(lc, a->elements)
+		if (!constant_like(lfirst(lc)))
+			return false;
+	return true;
+}
+
+static void
+fp_placeholder(PfgFp *st, Oid type)
+{
+	fp_str(st, "?");
+	fp_type(st, type);
+}
+
+static void
+fp_list(PfgFp *st, List *list)
+{
+	ListCell   *lc;
+
+	fp_int(st, list_length(list));
+	foreach(lc, list)
+		fp_node(st, lfirst(lc));
+}
+
+/*
+ * fp_column
+ *		The column a Var reads: by name when it is a column of a table
+ *		(directly, or through a join), so that the order in which a table's
+ *		columns were created does not count; else by number.
+ */
+static void
+fp_column(PfgFp *st, Var *var)
+{
+	List	   *rtable;
+	RangeTblEntry *rte;
+	AttrNumber	attno = var->varattno;
+
+	for (int depth = 0; depth < 8; depth++)
+	{
+		if (var->varlevelsup >= list_length(st->rtables))
+			break;
+		rtable = (List *) list_nth(st->rtables, var->varlevelsup);
+		if (var->varno < 1 || var->varno > list_length(rtable))
+			break;
+		rte = rt_fetch(var->varno, rtable);
+		if (rte->rtekind == RTE_RELATION && attno > 0)
+		{
+			fp_name(st, 'a', get_attname(rte->relid, attno, true), attno);
+			return;
+		}
+		if (rte->rtekind != RTE_JOIN || attno <= 0 ||
+			attno > list_length(rte->joinaliasvars))
+			break;
+		/* a join's column: the table column under it, if it is one */
+		var = (Var *) list_nth(rte->joinaliasvars, attno - 1);
+		if (var == NULL || !IsA(var, Var))
+			break;
+		attno = var->varattno;
+	}
+	fp_int(st, attno);
+}
+
+/*
+ * fp_target_list
+ *		A select list, or the columns an INSERT, UPDATE or ON CONFLICT sets
+ *		(target: the table they belong to), whose entries then name the
+ *		columns they set.
+ */
+static void
+fp_target_list(PfgFp *st, List *tlist, Oid target)
+{
+	Oid			save = st->target;
+
+	st->target = target;
+	fp_node(st, (Node *) tlist);
+	st->target = save;
+}
+
+/* The table whose columns a Query's target list sets, or InvalidOid. */
+static Oid
+result_relation(Query *query)
+{
+	if ((query->commandType == CMD_INSERT || query->commandType == CMD_UPDATE) &&
+		query->resultRelation > 0 &&
+		query->resultRelation <= list_length(query->rtable))
+		return rt_fetch(query->resultRelation, query->rtable)->relid;
+	return InvalidOid;
+}
+
+/*
+ * fp_rtable
+ *		The range table, entry by entry, with what the core hashes of each.
+ */
+static void
+fp_rtable(PfgFp *st, List *rtable)
+{
+	ListCell   *lc;
+
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		switch (rte->rtekind)
+		{
+			case RTE_RELATION:
+				fp_str(st, "rel");
+				fp_rel(st, rte->relid);
+				fp_node(st, (Node *) rte->tablesample);
+				fp_int(st, rte->inh);
+				break;
+			case RTE_SUBQUERY:
+				fp_str(st, "subquery");
+				fp_query(st, rte->subquery);
+				break;
+			case RTE_JOIN:
+				fp_str(st, "join");
+				fp_int(st, rte->jointype);
+				break;
+			case RTE_FUNCTION:
+				fp_str(st, "function");
+				fp_node(st, (Node *) rte->functions);
+				break;
+			case RTE_TABLEFUNC:
+				fp_str(st, "tablefunc");
+				fp_node(st, (Node *) rte->tablefunc);
+				break;
+			case RTE_VALUES:
+				fp_str(st, "values");
+				fp_node(st, (Node *) rte->values_lists);
+				break;
+			case RTE_CTE:
+				fp_str(st, "cte");
+				fp_str(st, rte->ctename ? rte->ctename : "");
+				fp_int(st, rte->ctelevelsup);
+				break;
+			case RTE_NAMEDTUPLESTORE:
+				fp_str(st, "tuplestore");
+				fp_str(st, rte->enrname ? rte->enrname : "");
+				break;
+			default:
+				fp_int(st, rte->rtekind);
+				break;
+		}
+	}
+}
+
+/*
+ * fp_query
+ *		A Query, with the fields the core hashes, in its order.
+ */
+static void
+fp_query(PfgFp *st, Query *query)
+{
+	static const char *const commands[] = {
+		"unknown", "select", "update", "insert", "delete", "merge", "utility",
+		"nothing"
+	};
+	ListCell   *lc;
+	Oid			save_target;
+
+	if (query == NULL || !IsA(query, Query))
+	{
+		fp_node(st, (Node *) query);
+		return;
+	}
+	fp_str(st, "Query");
+	if ((int) query->commandType >= 0 && (int) query->commandType < lengthof(commands))
+		fp_str(st, commands[query->commandType]);
+	else
+		fp_int(st, query->commandType);
+	/* a TargetEntry names a column only in this query's own lists */
+	save_target = st->target;
+	st->target = InvalidOid;
+	st->rtables = lcons(query->rtable, st->rtables);
+	fp_node(st, (Node *) query->cteList);
+	fp_rtable(st, query->rtable);
+	fp_node(st, (Node *) query->jointree);
+	fp_target_list(st, query->targetList, result_relation(query));
+	fp_target_list(st, (List *) query->onConflict, result_relation(query));
+	fp_node(st, (Node *) query->returningList);
+	fp_node(st, (Node *) query->groupClause);
+	fp_int(st, query->groupDistinct);
+	fp_node(st, (Node *) query->groupingSets);
+	fp_node(st, query->havingQual);
+	fp_node(st, (Node *) query->windowClause);
+	fp_node(st, (Node *) query->distinctClause);
+	fp_node(st, (Node *) query->sortClause);
+	fp_node(st, query->limitOffset);
+	fp_node(st, query->limitCount);
+	fp_int(st, query->limitOption);
+	foreach(lc, query->rowMarks)
+	{
+		RowMarkClause *rm = lfirst_node(RowMarkClause, lc);
+
+		if (!rm->pushedDown)
+		{
+			fp_int(st, rm->rti);
+			fp_int(st, rm->strength);
+			fp_int(st, rm->waitPolicy);
+		}
+	}
+	fp_node(st, query->setOperations);
+	st->rtables = list_delete_first(st->rtables);
+	st->target = save_target;
+}
+
+/*
+ * fp_node
+ *		One node of an analyzed statement and what is under it.  Each case
+ *		hashes the node's kind by name, then the fields the core hashes.
+ */
+static void
+fp_node(PfgFp *st, Node *node)
+{
+	ListCell   *lc;
+
+	if (node == NULL)
+	{
+		fp_str(st, "-");
+		return;
+	}
+	if (st->too_deep || stack_is_too_deep())
+	{
+		st->too_deep = true;
+		return;
+	}
+	if (constant_like(node))
+	{
+		fp_placeholder(st, exprType(node));
+		return;
+	}
+
+	switch (nodeTag(node))
+	{
+		case T_Query:
+			fp_query(st, (Query *) node);
+			break;
+		case T_List:
+			fp_str(st, "List");
+			fp_list(st, (List *) node);
+			break;
+		case T_IntList:
+			fp_str(st, "IntList");
+			foreach(lc, (List *) node)
+				fp_int(st, lfirst_int(lc));
+			break;
+		case T_Var:
+			{
+				Var		   *v = (Var *) node;
+
+				fp_str(st, "Var");
+				fp_int(st, v->varno);
+				fp_column(st, v);
+				fp_int(st, v->varlevelsup);
+			}
+			break;
+		case T_Param:
+			{
+				/* not a $n: PARAM_EXEC, PARAM_SUBLINK, PARAM_MULTIEXPR */
+				Param	   *p = (Param *) node;
+
+				fp_str(st, "Param");
+				fp_int(st, p->paramkind);
+				fp_int(st, p->paramid);
+				fp_type(st, p->paramtype);
+			}
+			break;
+		case T_Aggref:
+			{
+				Aggref	   *a = (Aggref *) node;
+
+				fp_str(st, "Aggref");
+				fp_func(st, a->aggfnoid);
+				fp_node(st, (Node *) a->aggdirectargs);
+				fp_node(st, (Node *) a->args);
+				fp_node(st, (Node *) a->aggorder);
+				fp_node(st, (Node *) a->aggdistinct);
+				fp_node(st, (Node *) a->aggfilter);
+			}
+			break;
+		case T_GroupingFunc:
+			{
+				GroupingFunc *g = (GroupingFunc *) node;
+
+				fp_str(st, "GroupingFunc");
+				fp_node(st, (Node *) g->refs);
+				fp_int(st, g->agglevelsup);
+			}
+			break;
+		case T_WindowFunc:
+			{
+				WindowFunc *w = (WindowFunc *) node;
+
+				fp_str(st, "WindowFunc");
+				fp_func(st, w->winfnoid);
+				fp_int(st, w->winref);
+				fp_node(st, (Node *) w->args);
+				fp_node(st, (Node *) w->aggfilter);
+			}
+			break;
+		case T_SubscriptingRef:
+			{
+				SubscriptingRef *s = (SubscriptingRef *) node;
+
+				fp_str(st, "SubscriptingRef");
+				fp_node(st, (Node *) s->refupperindexpr);
+				fp_node(st, (Node *) s->reflowerindexpr);
+				fp_node(st, (Node *) s->refexpr);
+				fp_node(st, (Node *) s->refassgnexpr);
+			}
+			break;
+		case T_FuncExpr:
+			fp_str(st, "FuncExpr");
+			fp_func(st, ((FuncExpr *) node)->funcid);
+			fp_node(st, (Node *) ((FuncExpr *) node)->args);
+			break;
+		case T_NamedArgExpr:
+			fp_str(st, "NamedArgExpr");
+			fp_int(st, ((NamedArgExpr *) node)->argnumber);
+			fp_node(st, (Node *) ((NamedArgExpr *) node)->arg);
+			break;
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+			{
+				OpExpr	   *o = (OpExpr *) node;
+
+				fp_str(st, IsA(node, OpExpr) ? "OpExpr" :
+					   IsA(node, DistinctExpr) ? "DistinctExpr" : "NullIfExpr");
+				fp_oper(st, o->opno);
+				fp_node(st, (Node *) o->args);
+			}
+			break;
+		case T_ScalarArrayOpExpr:
+			{
+				ScalarArrayOpExpr *o = (ScalarArrayOpExpr *) node;
+
+				if (list_length(o->args) == 2 && constant_array(lsecond(o->args)))
+				{
+					/* x op ANY (ARRAY[c1, c2, ...]): hashed as x op c */
+					fp_str(st, "OpExpr");
+					fp_oper(st, o->opno);
+					fp_str(st, "List");
+					fp_int(st, 2);
+					fp_node(st, linitial(o->args));
+					fp_placeholder(st, ((ArrayExpr *) lsecond(o->args))->element_typeid);
+				}
 				else
-					appendStringInfo(&out, "$%d", next_param++);
-				appendStringInfoString(&out, " /*, ... */");
-				copied = tokens[close].location;
+				{
+					fp_str(st, "ScalarArrayOpExpr");
+					fp_oper(st, o->opno);
+					fp_int(st, o->useOr);
+					fp_node(st, (Node *) o->args);
+				}
 			}
-			i = close + 1;
-		}
-		else if (constant_at(tokens, ntokens, i) >= 0)
-		{
-			/* the constant (and its sign), then any cast stays visible */
-			int			last = (tokens[i].code == '-') ? i + 1 : i;
-
-			h = fnv_token(h, "?");
-			/* a parameter is already a placeholder: keep its number */
-			if (normalized && tokens[last].code != PARAM)
+			break;
+		case T_BoolExpr:
+			fp_str(st, "BoolExpr");
+			fp_int(st, ((BoolExpr *) node)->boolop);
+			fp_node(st, (Node *) ((BoolExpr *) node)->args);
+			break;
+		case T_SubLink:
 			{
-				appendBinaryStringInfo(&out, query + copied,
-									   tokens[i].location - copied);
-				appendStringInfo(&out, "$%d", next_param++);
-				copied = tokens[last].location + tokens[last].length;
+				SubLink    *s = (SubLink *) node;
+
+				fp_str(st, "SubLink");
+				fp_int(st, s->subLinkType);
+				fp_int(st, s->subLinkId);
+				fp_node(st, s->testexpr);
+				fp_query(st, (Query *) s->subselect);
 			}
-			i = last + 1;
-		}
-		else
-		{
-			h = fnv_token(h, tokens[i].canon);
-			i++;
-		}
-	}
+			break;
+		case T_FieldSelect:
+			fp_str(st, "FieldSelect");
+			fp_int(st, ((FieldSelect *) node)->fieldnum);
+			fp_node(st, (Node *) ((FieldSelect *) node)->arg);
+			break;
+		case T_FieldStore:
+			fp_str(st, "FieldStore");
+			fp_node(st, (Node *) ((FieldStore *) node)->arg);
+			fp_node(st, (Node *) ((FieldStore *) node)->newvals);
+			break;
+		case T_RelabelType:
+			fp_str(st, "RelabelType");
+			fp_type(st, ((RelabelType *) node)->resulttype);
+			fp_node(st, (Node *) ((RelabelType *) node)->arg);
+			break;
+		case T_CoerceViaIO:
+			fp_str(st, "CoerceViaIO");
+			fp_type(st, ((CoerceViaIO *) node)->resulttype);
+			fp_node(st, (Node *) ((CoerceViaIO *) node)->arg);
+			break;
+		case T_ArrayCoerceExpr:
+			fp_str(st, "ArrayCoerceExpr");
+			fp_type(st, ((ArrayCoerceExpr *) node)->resulttype);
+			fp_node(st, (Node *) ((ArrayCoerceExpr *) node)->arg);
+			fp_node(st, (Node *) ((ArrayCoerceExpr *) node)->elemexpr);
+			break;
+		case T_ConvertRowtypeExpr:
+			fp_str(st, "ConvertRowtypeExpr");
+			fp_type(st, ((ConvertRowtypeExpr *) node)->resulttype);
+			fp_node(st, (Node *) ((ConvertRowtypeExpr *) node)->arg);
+			break;
+		case T_CollateExpr:
+			fp_str(st, "CollateExpr");
+			fp_coll(st, ((CollateExpr *) node)->collOid);
+			fp_node(st, (Node *) ((CollateExpr *) node)->arg);
+			break;
+		case T_CaseExpr:
+			{
+				CaseExpr   *c = (CaseExpr *) node;
 
-	if (normalized)
-	{
-		int			stop = ntokens > 0 ?
-			tokens[ntokens - 1].location + tokens[ntokens - 1].length : 0;
+				fp_str(st, "CaseExpr");
+				fp_node(st, (Node *) c->arg);
+				foreach(lc, c->args)
+				{
+					CaseWhen   *w = lfirst_node(CaseWhen, lc);
 
-		if (stop > copied)
-			appendBinaryStringInfo(&out, query + copied, stop - copied);
-		*normalized = MemoryContextStrdup(caller, out.data);
-		*normalized_len = out.len;
+					fp_node(st, (Node *) w->expr);
+					fp_node(st, (Node *) w->result);
+				}
+				fp_node(st, (Node *) c->defresult);
+			}
+			break;
+		case T_CaseTestExpr:
+			fp_str(st, "CaseTestExpr");
+			fp_type(st, ((CaseTestExpr *) node)->typeId);
+			break;
+		case T_ArrayExpr:
+			fp_str(st, "ArrayExpr");
+			fp_node(st, (Node *) ((ArrayExpr *) node)->elements);
+			break;
+		case T_RowExpr:
+			fp_str(st, "RowExpr");
+			fp_node(st, (Node *) ((RowExpr *) node)->args);
+			break;
+		case T_RowCompareExpr:
+			fp_str(st, "RowCompareExpr");
+			fp_int(st, ((RowCompareExpr *) node)->rctype);
+			fp_node(st, (Node *) ((RowCompareExpr *) node)->largs);
+			fp_node(st, (Node *) ((RowCompareExpr *) node)->rargs);
+			break;
+		case T_CoalesceExpr:
+			fp_str(st, "CoalesceExpr");
+			fp_node(st, (Node *) ((CoalesceExpr *) node)->args);
+			break;
+		case T_MinMaxExpr:
+			fp_str(st, "MinMaxExpr");
+			fp_int(st, ((MinMaxExpr *) node)->op);
+			fp_node(st, (Node *) ((MinMaxExpr *) node)->args);
+			break;
+		case T_SQLValueFunction:
+			fp_str(st, "SQLValueFunction");
+			fp_int(st, ((SQLValueFunction *) node)->op);
+			fp_int(st, ((SQLValueFunction *) node)->typmod);
+			break;
+		case T_XmlExpr:
+			fp_str(st, "XmlExpr");
+			fp_int(st, ((XmlExpr *) node)->op);
+			fp_node(st, (Node *) ((XmlExpr *) node)->named_args);
+			fp_node(st, (Node *) ((XmlExpr *) node)->args);
+			break;
+		case T_NullTest:
+			fp_str(st, "NullTest");
+			fp_int(st, ((NullTest *) node)->nulltesttype);
+			fp_node(st, (Node *) ((NullTest *) node)->arg);
+			break;
+		case T_BooleanTest:
+			fp_str(st, "BooleanTest");
+			fp_int(st, ((BooleanTest *) node)->booltesttype);
+			fp_node(st, (Node *) ((BooleanTest *) node)->arg);
+			break;
+		case T_CoerceToDomain:
+			fp_str(st, "CoerceToDomain");
+			fp_type(st, ((CoerceToDomain *) node)->resulttype);
+			fp_node(st, (Node *) ((CoerceToDomain *) node)->arg);
+			break;
+		case T_CoerceToDomainValue:
+			fp_str(st, "CoerceToDomainValue");
+			fp_type(st, ((CoerceToDomainValue *) node)->typeId);
+			break;
+		case T_SetToDefault:
+			fp_str(st, "SetToDefault");
+			fp_type(st, ((SetToDefault *) node)->typeId);
+			break;
+		case T_CurrentOfExpr:
+			{
+				CurrentOfExpr *c = (CurrentOfExpr *) node;
+
+				fp_str(st, "CurrentOfExpr");
+				fp_int(st, c->cvarno);
+				fp_str(st, c->cursor_name ? c->cursor_name : "");
+				fp_int(st, c->cursor_param);
+			}
+			break;
+		case T_NextValueExpr:
+			fp_str(st, "NextValueExpr");
+			fp_rel(st, ((NextValueExpr *) node)->seqid);
+			fp_type(st, ((NextValueExpr *) node)->typeId);
+			break;
+		case T_InferenceElem:
+			fp_str(st, "InferenceElem");
+			fp_coll(st, ((InferenceElem *) node)->infercollid);
+			fp_opclass(st, ((InferenceElem *) node)->inferopclass);
+			fp_node(st, ((InferenceElem *) node)->expr);
+			break;
+		case T_TargetEntry:
+			fp_str(st, "TargetEntry");
+			if (OidIsValid(st->target) && !((TargetEntry *) node)->resjunk)
+				fp_name(st, 'a', get_attname(st->target, ((TargetEntry *) node)->resno, true),
+						((TargetEntry *) node)->resno);
+			else
+				fp_int(st, ((TargetEntry *) node)->resno);
+			fp_int(st, ((TargetEntry *) node)->ressortgroupref);
+			fp_node(st, (Node *) ((TargetEntry *) node)->expr);
+			break;
+		case T_RangeTblRef:
+			fp_str(st, "RangeTblRef");
+			fp_int(st, ((RangeTblRef *) node)->rtindex);
+			break;
+		case T_JoinExpr:
+			{
+				JoinExpr   *j = (JoinExpr *) node;
+
+				fp_str(st, "JoinExpr");
+				fp_int(st, j->jointype);
+				fp_int(st, j->isNatural);
+				fp_int(st, j->rtindex);
+				fp_node(st, j->larg);
+				fp_node(st, j->rarg);
+				fp_node(st, j->quals);
+			}
+			break;
+		case T_FromExpr:
+			fp_str(st, "FromExpr");
+			fp_node(st, (Node *) ((FromExpr *) node)->fromlist);
+			fp_node(st, ((FromExpr *) node)->quals);
+			break;
+		case T_OnConflictExpr:
+			{
+				OnConflictExpr *c = (OnConflictExpr *) node;
+
+				fp_str(st, "OnConflictExpr");
+				fp_int(st, c->action);
+				fp_node(st, (Node *) c->arbiterElems);
+				fp_node(st, c->arbiterWhere);
+				fp_node(st, (Node *) c->onConflictSet);
+				fp_node(st, c->onConflictWhere);
+				fp_name(st, 'k', OidIsValid(c->constraint) ?
+						get_constraint_name(c->constraint) : pstrdup("-"),
+						c->constraint);
+				fp_int(st, c->exclRelIndex);
+				fp_node(st, (Node *) c->exclRelTlist);
+			}
+			break;
+		case T_SortGroupClause:
+			{
+				SortGroupClause *s = (SortGroupClause *) node;
+
+				fp_str(st, "SortGroupClause");
+				fp_int(st, s->tleSortGroupRef);
+				fp_oper(st, s->eqop);
+				fp_oper(st, s->sortop);
+				fp_int(st, s->nulls_first);
+			}
+			break;
+		case T_GroupingSet:
+			fp_str(st, "GroupingSet");
+			fp_node(st, (Node *) ((GroupingSet *) node)->content);
+			break;
+		case T_WindowClause:
+			{
+				WindowClause *w = (WindowClause *) node;
+
+				fp_str(st, "WindowClause");
+				fp_int(st, w->winref);
+				fp_int(st, w->frameOptions);
+				fp_node(st, (Node *) w->partitionClause);
+				fp_node(st, (Node *) w->orderClause);
+				fp_node(st, w->startOffset);
+				fp_node(st, w->endOffset);
+			}
+			break;
+		case T_CommonTableExpr:
+			{
+				CommonTableExpr *c = (CommonTableExpr *) node;
+
+				fp_str(st, "CommonTableExpr");
+				fp_str(st, c->ctename ? c->ctename : "");
+				fp_int(st, c->ctematerialized);
+				fp_query(st, (Query *) c->ctequery);
+			}
+			break;
+		case T_SetOperationStmt:
+			{
+				SetOperationStmt *s = (SetOperationStmt *) node;
+
+				fp_str(st, "SetOperationStmt");
+				fp_int(st, s->op);
+				fp_int(st, s->all);
+				fp_node(st, s->larg);
+				fp_node(st, s->rarg);
+			}
+			break;
+		case T_RangeTblFunction:
+			fp_str(st, "RangeTblFunction");
+			fp_node(st, ((RangeTblFunction *) node)->funcexpr);
+			break;
+		case T_TableFunc:
+			fp_str(st, "TableFunc");
+			fp_node(st, ((TableFunc *) node)->docexpr);
+			fp_node(st, ((TableFunc *) node)->rowexpr);
+			fp_node(st, (Node *) ((TableFunc *) node)->colexprs);
+			break;
+		case T_TableSampleClause:
+			fp_str(st, "TableSampleClause");
+			fp_func(st, ((TableSampleClause *) node)->tsmhandler);
+			fp_node(st, (Node *) ((TableSampleClause *) node)->args);
+			fp_node(st, (Node *) ((TableSampleClause *) node)->repeatable);
+			break;
+		default:
+			/* a kind the core does not hash either: its tag alone */
+			fp_str(st, "node");
+			fp_int(st, (int) nodeTag(node));
+			break;
 	}
-	MemoryContextSwitchTo(caller);
-	MemoryContextDelete(cxt);
-	return h;
 }
 
 /*
- * pfg_cursor_query_offset
- *		Where the query of a DECLARE ... CURSOR ... FOR query statement
- *		starts: the byte offset, in query[0 .. query_len), of the first
- *		token after the keyword FOR; -1 if there is none.  The cursor's
- *		name and options come before FOR and cannot contain it unquoted.
+ * pfg_fingerprint_query
+ *		The fingerprint of an analyzed statement (not a utility command).
+ *		*own tells whether it is perfguard's own work.  Returns false, and
+ *		nothing, when the tree is too deep to walk.
  */
-int
-pfg_cursor_query_offset(const char *query, int query_len)
+bool
+pfg_fingerprint_query(Query *query, uint64 *fingerprint, bool *own)
 {
-	char	   *buf = pnstrdup(query, query_len);
-	core_yyscan_t yyscanner;
-	core_yy_extra_type yyextra;
-	core_YYSTYPE yylval;
-	YYLTYPE		yylloc;
-	bool		seen_for = false;
-	int			offset = -1;
+	MemoryContext cxt;
+	MemoryContext old;
+	PfgFp		st;
 
-	yyscanner = scanner_init(buf, &yyextra, &ScanKeywords, ScanKeywordTokens);
-	yyextra.escape_string_warning = false;
-	for (;;)
-	{
-		int			code = core_yylex(&yylval, &yylloc, yyscanner);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "perfguard fingerprint",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	st.h = FNV64_OFFSET;
+	st.own_nsp = own_namespace();
+	st.uses_own = false;
+	st.uses_other = false;
+	st.too_deep = false;
+	st.rtables = NIL;
+	st.target = InvalidOid;
+	fp_query(&st, query);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
 
-		if (code == 0)
-			break;
-		if (seen_for)
-		{
-			offset = yylloc;
-			break;
-		}
-		seen_for = (code == FOR);
-	}
-	scanner_finish(yyscanner);
-	pfree(buf);
-	return offset;
+	if (st.too_deep)
+		return false;
+	/* 0 means "none" throughout perfguard */
+	*fingerprint = (st.h != 0) ? st.h : 1;
+	*own = st.uses_own && !st.uses_other;
+	return true;
 }

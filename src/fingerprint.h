@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  * fingerprint.h
- *	  perfguard's stable statement fingerprint and normalized text.
+ *	  perfguard's stable fingerprint of an analyzed statement.
  *
  * IDENTIFICATION	  src/fingerprint.h
  *-------------------------------------------------------------------------
@@ -8,8 +8,9 @@
 #ifndef PFG_FINGERPRINT_H
 #define PFG_FINGERPRINT_H
 
-extern uint64 pfg_fingerprint(const char *query, int query_len,
-							  char **normalized, int *normalized_len);
-extern int	pfg_cursor_query_offset(const char *query, int query_len);
+#include "nodes/parsenodes.h"
+
+extern bool pfg_fingerprint_query(Query *query, uint64 *fingerprint,
+								  bool *own);
 
 #endif							/* PFG_FINGERPRINT_H */

@@ -41,7 +41,8 @@
 
 #include "budget.h"
 #include "capture.h"
-#include "fingerprint.h"
+#include "identity.h"
+#include "normalize.h"
 #include "guc.h"
 #include "nplus1.h"
 #include "perfguard.h"
@@ -482,6 +483,7 @@ pfg_ExecutorEnd(QueryDesc *queryDesc)
 	PfgRepeatFound repeat;
 	PfgFound	found;
 	uint64		fingerprint = 0;
+	bool		own = false;
 	double		ms = 0;
 	uint64		rows = 0;
 	int64		blocks = 0;
@@ -498,8 +500,8 @@ pfg_ExecutorEnd(QueryDesc *queryDesc)
 										  queryDesc->plannedstmt->stmt_location,
 										  queryDesc->plannedstmt->stmt_len,
 										  queryDesc->plannedstmt->queryId,
-										  ex->toplevel, ms,
-										  ex->rows, &ex->blocks, &found);
+										  false, ex->toplevel, ms,
+										  ex->rows, &ex->blocks, &found, &own);
 			rows = ex->rows;
 			blocks = ex->blocks.shared_hit + ex->blocks.shared_read;
 		}
@@ -510,10 +512,14 @@ pfg_ExecutorEnd(QueryDesc *queryDesc)
 	else
 		standard_ExecutorEnd(queryDesc);
 
-	/* a WARNING or ERROR for an N+1 pattern, once the executor is done */
+	/*
+	 * A WARNING or ERROR for an N+1 pattern, once the executor is done, and
+	 * for a broken budget; never for perfguard's own work.
+	 */
+	if (own)
+		return;
 	if (repeat.kind != PFG_EVENT_NONE)
 		pfg_nplus1_act(&repeat);
-	/* and for a broken budget */
 	if (fingerprint != 0 && pfg_enforce != PFG_ENFORCE_OFF)
 		pfg_budget_enforce(fingerprint, ms, rows, blocks, &found);
 }
@@ -657,13 +663,17 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			   qc->commandTag == CMDTAG_REFRESH_MATERIALIZED_VIEW))
 		rows = qc->nprocessed;
 
-	pfg_stats_store(queryString, location, len, queryid, nesting_level == 0,
-					INSTR_TIME_GET_MILLISEC(elapsed), rows, &blocks, NULL);
+	pfg_stats_store(queryString, location, len, queryid, true,
+					nesting_level == 0, INSTR_TIME_GET_MILLISEC(elapsed), rows,
+					&blocks, NULL, NULL);
 }
 
 /*
  * pfg_post_parse_analyze
- *		Give the query of a DECLARE CURSOR a queryid and its own place in
+ *		Compute the fingerprint of an analyzed statement new to this
+ *		backend (identity.c), from the tree that exists only now.
+ *
+ *		Also give the query of a DECLARE CURSOR a queryid and its own place in
  *		the text.  PostgreSQL 15 computes a queryid for the DECLARE only;
  *		its query, run piece by piece by FETCH, would otherwise have none
  *		and go untracked.  The query is jumbled as if it had been sent on
@@ -675,6 +685,10 @@ pfg_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query, jstate);
+
+	/* the statement's fingerprint, while its analyzed tree is at hand */
+	if (query->queryId != UINT64CONST(0) && query->utilityStmt == NULL)
+		pfg_ident_analyzed(query);
 
 	if (query->utilityStmt && IsA(query->utilityStmt, DeclareCursorStmt) &&
 		IsQueryIdEnabled() && pfg_track != PFG_TRACK_NONE)
@@ -697,6 +711,7 @@ pfg_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 		}
 		if (inner->queryId == UINT64CONST(0))
 			(void) JumbleQuery(inner, pstate->p_sourcetext);
+		pfg_ident_analyzed(inner);
 	}
 }
 

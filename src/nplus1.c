@@ -51,7 +51,7 @@
 #include "compat.h"
 #include PFG_QUERYJUMBLE_HEADER
 #include "events.h"
-#include "fingerprint.h"
+#include "identity.h"
 #include "guc.h"
 #include "nplus1.h"
 #include "stats.h"
@@ -240,8 +240,11 @@ report(PfgDetect *d, PfgScope *s, PfgRepeat *r, PfgEventKind kind,
 		int			len = top_len;
 		const char *text = CleanQuerytext(top_text, &location, &len);
 		int			norm_len;
+		bool		own;
 
-		parent_fingerprint = pfg_fingerprint(text, len, &parent, &norm_len);
+		/* a utility command is not in the identities: its text fingerprint */
+		parent_fingerprint = pfg_identify(top_queryid, false, text, len,
+										  &parent, &norm_len, &own);
 	}
 	else if (r->parent_queryid != 0)
 		parent = pfg_stats_text(GetUserId(), MyDatabaseId, r->parent_queryid,

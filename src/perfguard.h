@@ -9,7 +9,7 @@
 #define PERFGUARD_H
 
 /* Version of the shared library; docs/changelog.md tracks it. */
-#define PERFGUARD_VERSION "1.0.0"
+#define PERFGUARD_VERSION "1.1.0"
 
 /* hooks.c */
 extern void pfg_hooks_init(void);

@@ -13,7 +13,6 @@
  */
 #include "postgres.h"
 
-#include <ctype.h>
 #include <math.h>
 
 #include "catalog/pg_authid.h"
@@ -59,34 +58,9 @@ typedef struct PfgSum
 	int64		row_by_row;
 	TimestampTz last_exec;
 	char	   *text;			/* a text the caller may see, or NULL */
-	bool		own;			/* it uses perfguard's own objects */
+	bool		own;			/* perfguard's own work (fingerprint.c) */
 	uint64		hist[PFG_HIST_BUCKETS];
 } PfgSum;
-
-/*
- * text_is_own
- *		Does a statement use perfguard's own objects ("perfguard." as a
- *		word, in any case)?  The reports leave such statements out.  Judged
- *		on the text itself, whether or not the caller may see it.
- */
-static bool
-text_is_own(const char *text, int len)
-{
-	for (int i = 0; i + 9 <= len; i++)
-	{
-		int			j;
-
-		if (pg_strncasecmp(text + i, "perfguard", 9) != 0)
-			continue;
-		if (i > 0 && (isalnum((unsigned char) text[i - 1]) || text[i - 1] == '_'))
-			continue;
-		for (j = i + 9; j < len && isspace((unsigned char) text[j]); j++)
-			;
-		if (j < len && text[j] == '.')
-			return true;
-	}
-	return false;
-}
 
 /* Add one entry's counters to a sum (Chan et al.'s merge of variances). */
 static void
@@ -232,8 +206,7 @@ perfguard_statements(PG_FUNCTION_ARGS)
 		if (!found)
 			memset((char *) s + sizeof(uint64), 0, sizeof(PfgSum) - sizeof(uint64));
 		sum_add(s, &c, &hist);
-		if (!found)
-			s->own = text_is_own(entry->text, entry->text_len);
+		s->own |= entry->own;
 		if (showtext && s->text == NULL &&
 			(read_all || entry->key.userid == userid))
 		{

@@ -41,13 +41,13 @@
 #include "compat.h"
 #include PFG_QUERYJUMBLE_HEADER
 #include "dumpfile.h"
-#include "fingerprint.h"
+#include "identity.h"
 #include "guc.h"
 #include "stats.h"
 
 #define PFG_DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/perfguard.stat"
 #define PFG_DUMP_MAGIC		0x50464731	/* "PFG1" */
-#define PFG_DUMP_FORMAT		3
+#define PFG_DUMP_FORMAT		4	/* 4: fingerprints of analyzed trees */
 
 /* Eviction frees this share of the table at once, and at least 10 entries. */
 #define PFG_EVICT_PERCENT	5
@@ -130,11 +130,12 @@ pfg_stats_shmem_request(void)
  *		Fill in a new entry.  Caller holds the lock exclusively.
  */
 static void
-entry_init(PfgEntry *entry, uint64 fingerprint, const char *text, int len,
-		   int encoding)
+entry_init(PfgEntry *entry, uint64 fingerprint, bool own, const char *text,
+		   int len, int encoding)
 {
 	SpinLockInit(&entry->mutex);
 	entry->fingerprint = fingerprint;
+	entry->own = own;
 	memset(&entry->counters, 0, sizeof(PfgCounters));
 	memset(&entry->hist, 0, sizeof(PfgHistogram));
 	entry->counters.usage = 1.0;
@@ -199,8 +200,8 @@ entry_evict(void)
  *		Caller holds the lock exclusively.
  */
 static PfgEntry *
-entry_alloc(const PfgKey *key, uint64 fingerprint, const char *text, int len,
-			int encoding)
+entry_alloc(const PfgKey *key, uint64 fingerprint, bool own, const char *text,
+			int len, int encoding)
 {
 	PfgEntry   *entry;
 	bool		found;
@@ -210,7 +211,7 @@ entry_alloc(const PfgKey *key, uint64 fingerprint, const char *text, int len,
 
 	entry = hash_search(pfg_hash, key, HASH_ENTER, &found);
 	if (!found)
-		entry_init(entry, fingerprint, text, len, encoding);
+		entry_init(entry, fingerprint, own, text, len, encoding);
 	return entry;
 }
 
@@ -287,8 +288,8 @@ load_dump(void)
 		entry = hash_search(pfg_hash, &fixed.key, HASH_ENTER, &found);
 		if (!found)
 		{
-			entry_init(entry, fixed.fingerprint, buf + pos, fixed.text_len,
-					   fixed.encoding);
+			entry_init(entry, fixed.fingerprint, fixed.own, buf + pos,
+					   fixed.text_len, fixed.encoding);
 			entry->counters = fixed.counters;
 			entry->hist = fixed.hist;
 			loaded++;
@@ -443,15 +444,19 @@ pfg_check_loaded(void)
 
 /*
  * pfg_stats_store
- *		Account one finished execution.  query[query_location ..] is the
- *		statement's source text, used only when the statement is new to
- *		the table.  This is the hot path: one shared-lock lookup and one
- *		short spinlock section for a known statement.
+ *		Account one finished execution; return its fingerprint, and in *own
+ *		(when not NULL) whether it is perfguard's own work.
+ *		query[query_location ..] is the statement's source text, used only
+ *		when the statement is new to the table (its normalized text, and
+ *		the fingerprint of a utility command).  This is the hot path: one
+ *		shared-lock lookup and one short spinlock section for a known
+ *		statement.
  */
 uint64
 pfg_stats_store(const char *query, int query_location, int query_len,
-				uint64 queryid, bool toplevel, double total_ms,
-				uint64 rows, const PfgBlocks *blocks, const PfgFound *found)
+				uint64 queryid, bool utility, bool toplevel, double total_ms,
+				uint64 rows, const PfgBlocks *blocks, const PfgFound *found,
+				bool *own)
 {
 	PfgKey		key;
 	PfgEntry   *entry;
@@ -461,6 +466,7 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 	int			norm_len = 0;
 	int			bucket = pfg_hist_bucket(total_ms);
 	uint64		fingerprint;
+	bool		is_own;
 
 	memset(&key, 0, sizeof(key));
 	key.userid = GetUserId();
@@ -480,17 +486,16 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 		/* Fingerprint and normalize without holding the lock. */
 		LWLockRelease(pfg_shared->lock);
 		query = CleanQuerytext(query, &query_location, &query_len);
-		fingerprint = pfg_fingerprint(query, query_len, &norm, &norm_len);
+		fingerprint = pfg_identify(queryid, utility, query, query_len,
+								   &norm, &norm_len, &is_own);
 
 		LWLockAcquire(pfg_shared->lock, LW_EXCLUSIVE);
-		entry = entry_alloc(&key, fingerprint, norm, norm_len,
+		entry = entry_alloc(&key, fingerprint, is_own, norm, norm_len,
 							GetDatabaseEncoding());
 	}
-	if (slot->entry != entry)
-	{
-		slot->key = key;
-		slot->entry = entry;
-	}
+	/* the key too: a removed entry's memory may hold another key now */
+	slot->key = key;
+	slot->entry = entry;
 	slot->generation = pfg_shared->generation;
 
 	SpinLockAcquire(&entry->mutex);
@@ -550,6 +555,8 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 	SpinLockRelease(&entry->mutex);
 
 	fingerprint = entry->fingerprint;
+	if (own)
+		*own = entry->own;
 	LWLockRelease(pfg_shared->lock);
 
 	if (norm)

@@ -96,6 +96,7 @@ typedef struct PfgEntry
 	PfgKey		key;			/* hash key; must be first */
 	slock_t		mutex;			/* protects counters and hist */
 	uint64		fingerprint;	/* set at creation, then read-only */
+	bool		own;			/* perfguard's own work; likewise */
 	PfgCounters counters;
 	PfgHistogram hist;
 	int32		text_len;		/* set at creation, then read-only */
@@ -125,9 +126,10 @@ extern void pfg_check_loaded(void);
 extern bool pfg_clean_shutdown(void);
 
 extern uint64 pfg_stats_store(const char *query, int query_location, int query_len,
-							uint64 queryid, bool toplevel, double total_ms,
-							uint64 rows, const PfgBlocks *blocks,
-							const PfgFound *found);
+							  uint64 queryid, bool utility, bool toplevel,
+							  double total_ms, uint64 rows,
+							  const PfgBlocks *blocks, const PfgFound *found,
+							  bool *own);
 extern int64 pfg_stats_reset(bool all, uint64 fingerprint);
 extern int64 pfg_stats_count(void);
 extern char *pfg_stats_text(Oid userid, Oid dbid, uint64 queryid,

@@ -192,23 +192,25 @@ SELECT count(*) AS baselines_before FROM perfguard.baselines \gset
 \set VERBOSITY terse
 SELECT perfguard.baseline_import('[1, 2]');
 SELECT perfguard.baseline_import('{"format": "pg_stat_statements"}');
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 3, "statements": []}');
+-- version 1 (perfguard 1.0) carries fingerprints that no statement has any more
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1, "name": "old", "statements": [{"fingerprint": "1", "calls": 3}]}');
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 2}');
 SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 2, "statements": []}');
-SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1}');
-SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1, "statements": []}');
-SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1, "name": "x", "statements": [{"calls": 1}]}');
-SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1, "name": "x", "statements": [{"fingerprint": "12a", "calls": 1}]}');
-SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1, "name": "x", "statements": [{"fingerprint": "99999999999999999999", "calls": 1}]}');
-SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1, "name": "x", "statements": [{"fingerprint": "1", "calls": "many"}]}');
-SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1, "name": "x", "statements": [{"fingerprint": "1", "calls": -1}]}');
-SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1, "name": "x", "statements": [{"fingerprint": "1", "calls": 1, "latency_histogram": [[300, 1]]}]}');
-SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1, "name": "x", "statements": [{"fingerprint": "1", "calls": 1}, {"fingerprint": 1, "calls": 2}]}');
-SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1, "name": "x", "captured_at": "yesterday-ish", "statements": []}');
-SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1, "name": "x", "histogram": "linear", "statements": []}');
-SELECT perfguard.regressions('{"format": "perfguard-baseline", "version": 1, "statements": [7]}'::jsonb);
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 2, "name": "x", "statements": [{"calls": 1}]}');
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 2, "name": "x", "statements": [{"fingerprint": "12a", "calls": 1}]}');
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 2, "name": "x", "statements": [{"fingerprint": "99999999999999999999", "calls": 1}]}');
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 2, "name": "x", "statements": [{"fingerprint": "1", "calls": "many"}]}');
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 2, "name": "x", "statements": [{"fingerprint": "1", "calls": -1}]}');
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 2, "name": "x", "statements": [{"fingerprint": "1", "calls": 1, "latency_histogram": [[300, 1]]}]}');
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 2, "name": "x", "statements": [{"fingerprint": "1", "calls": 1}, {"fingerprint": 1, "calls": 2}]}');
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 2, "name": "x", "captured_at": "yesterday-ish", "statements": []}');
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 2, "name": "x", "histogram": "linear", "statements": []}');
+SELECT perfguard.regressions('{"format": "perfguard-baseline", "version": 2, "statements": [7]}'::jsonb);
 \set VERBOSITY default
 SELECT count(*) = :baselines_before AS unchanged FROM perfguard.baselines;
 -- a minimal hand-written document is fine
-SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 1, "name": "tiny", "statements": [{"fingerprint": "1", "calls": 3}]}');
+SELECT perfguard.baseline_import('{"format": "perfguard-baseline", "version": 2, "name": "tiny", "statements": [{"fingerprint": "1", "calls": 3}]}');
 SELECT fingerprint, calls, mean_ms, latency_hist FROM perfguard.baseline_statements WHERE baseline = 'tiny';
 
 -- unknown baselines, dropping
