@@ -281,6 +281,21 @@ constant_like(Node *node)
 			return constant_like((Node *) ((RelabelType *) node)->arg);
 		case T_CoerceViaIO:
 			return constant_like((Node *) ((CoerceViaIO *) node)->arg);
+		case T_OpExpr:
+			{
+				/* a minus sign in front of a constant: -1.5::numeric */
+				OpExpr	   *o = (OpExpr *) node;
+				char	   *name;
+				bool		minus;
+
+				if (list_length(o->args) != 1 || !constant_like(linitial(o->args)))
+					return false;
+				name = get_opname(o->opno);
+				minus = (name != NULL && strcmp(name, "-") == 0);
+				if (name)
+					pfree(name);
+				return minus;
+			}
 		case T_FuncExpr:
 			{
 				FuncExpr   *f = (FuncExpr *) node;

@@ -37,6 +37,7 @@
 #include "parser/parse_node.h"
 #include "parser/parse_param.h"
 #include "parser/parser.h"
+#include "parser/parse_type.h"
 #include "utils/memutils.h"
 
 #include "compat.h"
@@ -235,6 +236,8 @@ pfg_fingerprint_sql(const char *query)
 	RawStmt    *rs;
 	uint64		fingerprint = 0;
 	bool		own;
+	Oid		   *types;
+	int			ntypes;
 
 	cb.callback = fingerprint_error_callback;
 	cb.arg = unconstify(char *, query);
@@ -251,6 +254,29 @@ pfg_fingerprint_sql(const char *query)
 						list_length(raw)),
 				 errhint("Give the text of exactly one SQL statement.")));
 	rs = linitial_node(RawStmt, raw);
+	types = NULL;
+	ntypes = 0;
+
+	/*
+	 * What PREPARE, DECLARE CURSOR and EXPLAIN run is their statement, which
+	 * is what perfguard accounts: fingerprint that.
+	 */
+	if (IsA(rs->stmt, PrepareStmt))
+	{
+		PrepareStmt *ps = (PrepareStmt *) rs->stmt;
+		ListCell   *lc;
+		int			i = 0;
+
+		ntypes = list_length(ps->argtypes);
+		types = ntypes > 0 ? palloc(ntypes * sizeof(Oid)) : NULL;
+		foreach(lc, ps->argtypes)
+			types[i++] = typenameTypeId(NULL, lfirst_node(TypeName, lc));
+		rs->stmt = ps->query;
+	}
+	else if (IsA(rs->stmt, DeclareCursorStmt))
+		rs->stmt = ((DeclareCursorStmt *) rs->stmt)->query;
+	else if (IsA(rs->stmt, ExplainStmt))
+		rs->stmt = ((ExplainStmt *) rs->stmt)->query;
 
 	switch (nodeTag(rs->stmt))
 	{
@@ -261,8 +287,6 @@ pfg_fingerprint_sql(const char *query)
 		case T_MergeStmt:
 			{
 				ParseState *pstate = make_parsestate(NULL);
-				Oid		   *types = NULL;
-				int			ntypes = 0;
 				Query	   *q;
 
 				pstate->p_sourcetext = query;

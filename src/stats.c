@@ -480,23 +480,28 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 		memcmp(&slot->key, &key, sizeof(PfgKey)) == 0)
 		entry = slot->entry;
 	else
-		entry = hash_search(pfg_hash, &key, HASH_FIND, NULL);
-	if (entry == NULL)
 	{
-		/* Fingerprint and normalize without holding the lock. */
-		LWLockRelease(pfg_shared->lock);
-		query = CleanQuerytext(query, &query_location, &query_len);
-		fingerprint = pfg_identify(queryid, utility, query, query_len,
-								   &norm, &norm_len, &is_own);
+		entry = hash_search(pfg_hash, &key, HASH_FIND, NULL);
+		if (entry == NULL)
+		{
+			/* Fingerprint and normalize without holding the lock. */
+			LWLockRelease(pfg_shared->lock);
+			query = CleanQuerytext(query, &query_location, &query_len);
+			fingerprint = pfg_identify(queryid, utility, query, query_len,
+									   &norm, &norm_len, &is_own);
 
-		LWLockAcquire(pfg_shared->lock, LW_EXCLUSIVE);
-		entry = entry_alloc(&key, fingerprint, is_own, norm, norm_len,
-							GetDatabaseEncoding());
+			LWLockAcquire(pfg_shared->lock, LW_EXCLUSIVE);
+			entry = entry_alloc(&key, fingerprint, is_own, norm, norm_len,
+								GetDatabaseEncoding());
+		}
+		/*
+		 * The key too, even when the pointer is the one the slot had: a
+		 * removed entry's memory is reused for another key.
+		 */
+		slot->key = key;
+		slot->entry = entry;
+		slot->generation = pfg_shared->generation;
 	}
-	/* the key too: a removed entry's memory may hold another key now */
-	slot->key = key;
-	slot->entry = entry;
-	slot->generation = pfg_shared->generation;
 
 	SpinLockAcquire(&entry->mutex);
 	c = &entry->counters;

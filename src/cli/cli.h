@@ -21,7 +21,7 @@
 #include "libpq-fe.h"
 
 #define PFG_PROGNAME		"perfguard"
-#define PFG_CLIENT_VERSION	"1.0"
+#define PFG_CLIENT_VERSION	"1.1"
 /* the oldest extension version this client can talk to */
 #define PFG_MIN_EXT_MAJOR	1
 #define PFG_MIN_EXT_MINOR	0

@@ -196,7 +196,7 @@ SELECT count(*) FILTER (WHERE kind = 'slow_plan' AND plan_format = 'json'
                           AND query ~ '^SELECT .* FROM small WHERE id = \$\d+ AND b < \$\d+ \+ \$\d+'
                           AND detail ->> 'analyzed' = 'true'
                           AND NOT detail ? 'plan_truncated'
-                          AND fingerprint = perfguard.fingerprint(query)),
+                          AND fingerprint IN (SELECT s.fingerprint FROM perfguard.stats s WHERE s.queryid = queryid)),
        count(*)
   FROM perfguard.events}),
 	"$n|$n",

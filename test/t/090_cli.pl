@@ -203,7 +203,7 @@ program_help_ok($cli);
 program_version_ok($cli);
 program_options_handling_ok($cli);
 my ($rc, $out, $err) = cli(['--version'], conn => 0);
-is($out, "perfguard (perfguard) 1.0\n", '--version says "perfguard (perfguard) 1.0"');
+is($out, "perfguard (perfguard) 1.1\n", '--version says "perfguard (perfguard) 1.1"');
 ($rc, $out, $err) = cli(['--help'], conn => 0);
 like($out, qr/^Usage:\n  perfguard \[OPTION\]\.\.\. COMMAND/m, '--help shows the usage');
 like($out, qr/baseline export NAME/, '--help lists the baseline commands');
@@ -247,7 +247,7 @@ cli_fails([ 'report', '-w', '-d', 'plain', '-h', $node->host, '-p', $node->port 
 	qr/\Aperfguard: error: the perfguard extension is not installed in database "plain"\nperfguard: hint: Run CREATE EXTENSION perfguard; in that database/,
 	'a database without the extension', conn => 0);
 cli_fails([ 'report', '-d', 'old', '-h', $node->host, '-p', $node->port ], 2,
-	qr/\Aperfguard: error: the perfguard extension in database "old" is version 0\.9, older than 1\.0, which this client needs\nperfguard: hint: Run ALTER EXTENSION perfguard UPDATE/,
+	qr/\Aperfguard: error: the perfguard extension in database "old" is version 0\.9, older than 1\.1, which this client needs\nperfguard: hint: Run ALTER EXTENSION perfguard UPDATE/,
 	'an extension older than the client', conn => 0);
 
 # the same database, reached in every way libpq knows
@@ -359,7 +359,7 @@ cli_ok([ 'baseline', 'save', 'ci', '--replace' ], 'baseline save --replace');
 
 $out = cli_ok([ 'baseline', 'list' ], 'baseline list');
 like($out, qr/^name +statements +captured +database +server +perfguard +imported\n/, 'baseline list: headings');
-like($out, qr/^ci +[0-9]+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\S* +postgres +\d+ +1\.0\S* +-$/m, 'baseline list: ci, captured here');
+like($out, qr/^ci +[0-9]+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\S* +postgres +\d+ +1\.1\S* +-$/m, 'baseline list: ci, captured here');
 $doc = json_ok(cli_ok([ 'baseline', 'list', '--format', 'json' ], 'baseline list --format json'), 'baseline list json');
 is_deeply([ map { $_->{name} } @$doc ], ['ci'], 'baseline list json: ci');
 
