@@ -24,7 +24,7 @@
 #define PFG_CLIENT_VERSION	"1.1"
 /* the oldest extension version this client can talk to */
 #define PFG_MIN_EXT_MAJOR	1
-#define PFG_MIN_EXT_MINOR	0
+#define PFG_MIN_EXT_MINOR	1
 
 /* exit codes, documented in docs/cli.md */
 #define PFG_EXIT_OK			0
