@@ -7,6 +7,10 @@
 #                         build, and run the demo on a throwaway cluster
 #   make test             fresh Debian 12 as root: install what is missing,
 #                         build, and run the whole test suite
+#   make pgregress        fresh Debian 12 as root: run PostgreSQL's own
+#                         regression suite with and without perfguard
+#                         preloaded, and compare what the client saw
+#                         (test/pgregress.sh)
 
 EXTENSION    = perfguard
 MODULE_big   = perfguard
@@ -31,14 +35,17 @@ PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 .DEFAULT_GOAL := all
-.PHONY: demo test unittest
+.PHONY: demo test pgregress unittest
 
-# The two entry points work before PostgreSQL is installed.
+# The entry points work before PostgreSQL is installed.
 demo:
 	bash test/demo.sh
 
 test:
 	bash test/run.sh
+
+pgregress:
+	bash test/pgregress.sh
 
 ifneq ($(PGXS),)
 include $(PGXS)
