@@ -280,6 +280,11 @@ log_line_prefix = '%m %b[%p] %q%a '
 log_lock_waits = on
 log_temp_files = 128kB
 max_prepared_transactions = 2
+# perfguard needs the core's query identifier, which makes EXPLAIN VERBOSE
+# print a "Query Identifier" line (as pg_stat_statements does); "regress"
+# computes it and leaves that line out, as PostgreSQL's own tests of
+# pg_stat_statements run.  The same on both servers.
+compute_query_id = regress
 EOF
     if [ -n "$COMMON_CONF" ]; then
         { echo "# test/pgregress.sh: PGREGRESS_COMMON_CONF"; cat "$work/common.conf"; } >>"$dir/data/postgresql.conf"
@@ -307,6 +312,7 @@ EOF
     if grep -qE 'terminated by signal|was terminated by exception' "$dir/server.log"; then
         say "WARNING: a $name server process crashed:"
         grep -E 'terminated by signal|was terminated by exception' "$dir/server.log" | head -5
+        return 1
     fi
     if [ "$rc" -ge 2 ] || [ -z "$summary" ]; then
         tail -40 "$dir/pg_regress.log"
