@@ -411,32 +411,71 @@ breach_words(const PfgBreach *b, const PfgFound *found)
 }
 
 /*
- * pfg_budget_enforce
- *		Judge a finished execution against its budget (its own, else the
- *		default) and send a WARNING, or raise an ERROR, when it broke one
- *		or more limits.  Called after the executor has cleaned up.
+ * pfg_budget_prepare
+ *		Make the backend's copy of the budgets fresh enough for the
+ *		execution that is starting.  Called at ExecutorStart, where the
+ *		table can be read: never in parallel mode (a statement run by a
+ *		function inside a parallel query), where a snapshot cannot be
+ *		taken; the copy read before is used then.  The end of an execution
+ *		(ExecutorRun, ExecutorEnd) reads nothing.
  */
 void
+pfg_budget_prepare(void)
+{
+	if (pfg_enforce != PFG_ENFORCE_OFF && pfg_shared != NULL &&
+		!IsInParallelMode())
+		budget_refresh();
+}
+
+/* The limits one execution can break while it is still being fetched. */
+#define RUNNING_LIMIT(i) \
+	((i) == PFG_LIMIT_MAX_MS || (i) == PFG_LIMIT_MAX_ROWS || \
+	 (i) == PFG_LIMIT_MAX_BLOCKS)
+
+/*
+ * pfg_budget_enforce
+ *		Judge an execution against its budget (its own, else the default)
+ *		and send a WARNING, or raise an ERROR, when it broke one or more
+ *		limits.  Returns true if it reported something.
+ *
+ *		running: the execution is being fetched in pieces (a cursor, a
+ *		portal with a row limit) and found is NULL: judge only what it has
+ *		done so far (max_ms, max_rows, max_blocks), so that the fetch that
+ *		crosses a limit is the one that fails.  skip_running: those three
+ *		were reported already.  may_fail false: the statement that ran the
+ *		query is over (a cursor dropped at COMMIT), so an ERROR becomes a
+ *		WARNING; a budget never fails a COMMIT.
+ */
+bool
 pfg_budget_enforce(uint64 fingerprint, double ms, uint64 rows, int64 blocks,
-				   const PfgFound *found)
+				   const PfgFound *found, bool running, bool skip_running,
+				   bool may_fail)
 {
 	PfgBudgetEntry *entry;
 	PfgBreach	breaches[PFG_LIMIT_COUNT];
 	int			nbreaches = 0;
 	StringInfoData detail;
+	PfgFound	none;
 
 	if (pfg_enforce == PFG_ENFORCE_OFF || fingerprint == 0)
-		return;
-	budget_refresh();
+		return false;
 	entry = budget_hash ? hash_search(budget_hash, &fingerprint, HASH_FIND, NULL) : NULL;
 	if (entry == NULL && !have_default)
-		return;
+		return false;
+	if (found == NULL)
+	{
+		memset(&none, 0, sizeof(none));
+		found = &none;
+	}
 
 	for (int i = 0; i < PFG_LIMIT_COUNT; i++)
 	{
 		const PfgLimits *from;
 		double		value = 0;
 		bool		broken = false;
+
+		if (running ? !RUNNING_LIMIT(i) : (skip_running && RUNNING_LIMIT(i)))
+			continue;
 
 		if (entry != NULL && (entry->limits.set & (1 << i)))
 			from = &entry->limits;
@@ -485,7 +524,7 @@ pfg_budget_enforce(uint64 fingerprint, double ms, uint64 rows, int64 blocks,
 		}
 	}
 	if (nbreaches == 0)
-		return;
+		return false;
 
 	initStringInfo(&detail);
 	appendStringInfoString(&detail, breaches[0].from_default ?
@@ -496,11 +535,12 @@ pfg_budget_enforce(uint64 fingerprint, double ms, uint64 rows, int64 blocks,
 						 breach_words(&breaches[i], found),
 						 breaches[i].from_default ? " (default budget)" : "");
 
-	ereport(pfg_enforce == PFG_ENFORCE_ERROR ? ERROR : WARNING,
+	ereport((pfg_enforce == PFG_ENFORCE_ERROR && may_fail) ? ERROR : WARNING,
 			(errcode(ERRCODE_PFG_BUDGET),
 			 errmsg("statement with fingerprint %lld broke its perfguard budget: it %s",
 					(long long) (int64) fingerprint,
 					breach_words(&breaches[0], found)),
 			 errdetail_internal("%s", detail.data),
 			 errhint("Make the statement cheaper, or change its budget with perfguard.set_budget().")));
+	return true;
 }

@@ -17,6 +17,7 @@
 
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/varlena.h"
 
 #include "guc.h"
@@ -185,12 +186,15 @@ check_threshold(int *newval, void **extra, GucSource source)
  * pfg_seqscan_ignored
  *		Is this relation listed in perfguard.seqscan_ignore?  An entry with
  *		a dot names schema.relation, one without names a relation in any
- *		schema.
+ *		schema.  The schema's name is looked up only when an entry with a
+ *		dot has to be compared (the check runs for every large scan).
  */
 bool
-pfg_seqscan_ignored(const char *nspname, const char *relname)
+pfg_seqscan_ignored(Oid nspid, const char *relname)
 {
 	const char *p;
+	char	   *nspname = NULL;
+	bool		ignored = false;
 
 	if (seqscan_ignore_list == NULL)
 		return false;
@@ -202,14 +206,27 @@ pfg_seqscan_ignored(const char *nspname, const char *relname)
 		if (dot == NULL)
 		{
 			if (strcmp(p, relname) == 0)
-				return true;
+			{
+				ignored = true;
+				break;
+			}
 		}
-		else if (strncmp(p, nspname, dot - p) == 0 &&
-				 nspname[dot - p] == '\0' && strcmp(dot + 1, relname) == 0)
-			return true;
+		else if (strcmp(dot + 1, relname) == 0)
+		{
+			if (nspname == NULL)
+				nspname = get_namespace_name(nspid);
+			if (nspname != NULL && strncmp(p, nspname, dot - p) == 0 &&
+				nspname[dot - p] == '\0')
+			{
+				ignored = true;
+				break;
+			}
+		}
 		p += strlen(p) + 1;
 	}
-	return false;
+	if (nspname)
+		pfree(nspname);
+	return ignored;
 }
 
 /*

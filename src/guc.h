@@ -79,7 +79,7 @@ extern int	pfg_nplus1_action;
 /* budgets */
 extern int	pfg_enforce;
 
-extern bool pfg_seqscan_ignored(const char *nspname, const char *relname);
+extern bool pfg_seqscan_ignored(Oid nspid, const char *relname);
 
 extern void pfg_define_gucs(void);
 

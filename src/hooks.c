@@ -7,8 +7,11 @@
  * so perfguard runs alongside pg_stat_statements, auto_explain and others.
  *
  * nesting_level counts the executor and utility calls under way in this
- * backend; it is 0 for a statement sent by the client.  Every increment is
- * undone in PG_FINALLY, so an ERROR thrown at any depth leaves it right.
+ * backend; it is 0 for a statement sent by the client.  A utility call
+ * undoes its increment in PG_FINALLY; an executor call undoes it when it
+ * returns, and when an ERROR skips that, the rollback of the
+ * subtransaction that catches it (or of the transaction) restores the
+ * level it had when that subtransaction started.
  *
  * Measuring: perfguard does not use queryDesc->totaltime (the core's
  * Instrumentation, whose set-up and full buffer/WAL accounting cost more
@@ -26,6 +29,7 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "common/hashfn.h"
 #include "common/pg_prng.h"
 #include "executor/executor.h"
@@ -61,6 +65,28 @@ static int	nesting_level = 0;
 static int	declare_level = -1;
 static const char *declare_name = NULL;
 
+/*
+ * The client's utility command while it runs (DO, CALL, ...), for the N+1
+ * reports of the statements it runs; text NULL when there is none.  Set
+ * and restored around the command, so it never outlives its text.
+ */
+typedef struct PfgUtilityTop
+{
+	uint64		queryid;
+	const char *text;
+	int			location;
+	int			len;
+} PfgUtilityTop;
+
+static PfgUtilityTop utility_top = {0, NULL, 0, 0};
+
+/* Where a measured piece of work started: the clock and the counters. */
+typedef struct PfgMark
+{
+	instr_time	start;
+	PfgBlocks	blocks;
+} PfgMark;
+
 /* One tracked execution, from ExecutorStart until its es_query_cxt goes. */
 typedef struct PfgExec
 {
@@ -74,6 +100,12 @@ typedef struct PfgExec
 	bool		capture;		/* its plan may be captured */
 	bool		armed;			/* instrumented because it was armed */
 	bool		toplevel;		/* sent by the client */
+	bool		detected;		/* the detectors ran (a SELECT ran to its end) */
+	bool		reported;		/* a running limit was reported at a fetch */
+	PfgFound	found;			/* what the detectors found */
+	PfgMark		mark;			/* where the Run or Finish under way started;
+								 * here, not on the stack, whose use per
+								 * nesting level must stay small */
 } PfgExec;
 
 /*
@@ -84,6 +116,9 @@ typedef struct PfgExec
 #define PFG_EXEC_POOL	32
 static PfgExec exec_pool[PFG_EXEC_POOL];
 static PfgExec *exec_active = NULL;
+
+static void exec_complete(PfgExec *ex);
+static void exec_running(PfgExec *ex);
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -133,12 +168,6 @@ blocks_accum(PfgBlocks *acc, const PfgBlocks *start)
 	acc->temp_written += pgBufferUsage.temp_blks_written - start->temp_written;
 }
 
-/* Where a measured piece of work started: the clock and the counters. */
-typedef struct PfgMark
-{
-	instr_time	start;
-	PfgBlocks	blocks;
-} PfgMark;
 
 static inline void
 mark_start(PfgMark *mark)
@@ -212,6 +241,9 @@ exec_begin(QueryDesc *queryDesc, bool stats, bool capture, bool armed,
 	ex->capture = capture;
 	ex->armed = armed;
 	ex->toplevel = toplevel;
+	ex->detected = false;
+	ex->reported = false;
+	memset(&ex->found, 0, sizeof(PfgFound));
 	ex->cb.func = exec_release;
 	ex->cb.arg = ex;
 	MemoryContextRegisterResetCallback(queryDesc->estate->es_query_cxt, &ex->cb);
@@ -231,6 +263,42 @@ exec_find(QueryDesc *queryDesc)
 		if (ex->queryDesc == queryDesc)
 			return ex;
 	return NULL;
+}
+
+/*
+ * pfg_top_statement
+ *		The text of the client's statement with this queryid that is under
+ *		way: an execution still running (its QueryDesc and source text are
+ *		alive), or the utility command running.  The pointers are valid
+ *		only during the calling hook.  False if there is none.
+ */
+bool
+pfg_top_statement(uint64 queryid, const char **text, int *location, int *len,
+				  bool *utility)
+{
+	for (PfgExec *ex = exec_active; ex != NULL; ex = ex->next)
+	{
+		QueryDesc  *qd = ex->queryDesc;
+
+		if (ex->toplevel && qd->plannedstmt->queryId == queryid &&
+			qd->sourceText != NULL)
+		{
+			*text = qd->sourceText;
+			*location = qd->plannedstmt->stmt_location;
+			*len = qd->plannedstmt->stmt_len;
+			*utility = false;
+			return true;
+		}
+	}
+	if (utility_top.text != NULL && utility_top.queryid == queryid)
+	{
+		*text = utility_top.text;
+		*location = utility_top.location;
+		*len = utility_top.len;
+		*utility = true;
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -294,6 +362,10 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		}
 	}
 
+	/* read the budgets here, if needed: the end of an execution reads nothing */
+	if (stats && pfg_enforce != PFG_ENFORCE_OFF)
+		pfg_budget_prepare();
+
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
@@ -302,35 +374,29 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (stats || capture)
 		exec_begin(queryDesc, stats, capture, armed, level == 0);
 	if (nesting_level == 0)
-		pfg_nplus1_top(queryid, queryDesc->sourceText,
-					   queryDesc->plannedstmt->stmt_location,
-					   queryDesc->plannedstmt->stmt_len);
+		pfg_nplus1_top(queryid);
 }
 
 /*
- * run_nested, finish_nested, utility_nested
+ * run_nested, finish_nested
  *		Call the next hook (or the standard function) one nesting level
- *		deeper, restoring the level however the call ends.  Kept apart from
- *		the measuring code, so that no measurement lives across the
- *		setjmp of PG_TRY.
+ *		deeper.  No PG_TRY here: its jump buffer would be on the stack at
+ *		every level of a recursion through the executor (a PL/pgSQL
+ *		function calling itself), and shorten it.  When an ERROR skips the
+ *		decrement, the (sub)transaction callbacks below put the level back
+ *		to what it was where the error is caught: the start of the
+ *		subtransaction that is rolled back, or 0 at transaction abort.
  */
-static void
+static inline void
 run_nested(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		   bool execute_once)
 {
 	nesting_level++;
-	PG_TRY();
-	{
-		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
-		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
-	}
-	PG_FINALLY();
-	{
-		nesting_level--;
-	}
-	PG_END_TRY();
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(queryDesc, direction, count, execute_once);
+	else
+		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	nesting_level--;
 }
 
 /* The next ExecutorFinish: the hook installed before ours, or the standard one. */
@@ -343,47 +409,146 @@ finish_next(QueryDesc *queryDesc)
 		standard_ExecutorFinish(queryDesc);
 }
 
-static void
+static inline void
 finish_nested(QueryDesc *queryDesc)
 {
 	nesting_level++;
-	PG_TRY();
+	finish_next(queryDesc);
+	nesting_level--;
+}
+
+/*
+ * The nesting level at the start of each subtransaction under way, so that
+ * rolling one back (a PL/pgSQL exception block, ROLLBACK TO SAVEPOINT) puts
+ * the level back.  Grown as needed in TopMemoryContext; emptied at the end
+ * of the transaction.
+ */
+typedef struct PfgSubLevel
+{
+	SubTransactionId subid;
+	int			level;
+} PfgSubLevel;
+
+static PfgSubLevel *sub_levels = NULL;
+static int	sub_levels_used = 0;
+static int	sub_levels_size = 0;
+
+static void
+hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	switch (event)
 	{
-		finish_next(queryDesc);
+		case SUBXACT_EVENT_START_SUB:
+			if (sub_levels_used == sub_levels_size)
+			{
+				int			size = Max(16, sub_levels_size * 2);
+
+				sub_levels = sub_levels == NULL ?
+					MemoryContextAlloc(TopMemoryContext, size * sizeof(PfgSubLevel)) :
+					repalloc(sub_levels, size * sizeof(PfgSubLevel));
+				sub_levels_size = size;
+			}
+			sub_levels[sub_levels_used].subid = mySubid;
+			sub_levels[sub_levels_used].level = nesting_level;
+			sub_levels_used++;
+			break;
+		case SUBXACT_EVENT_COMMIT_SUB:
+		case SUBXACT_EVENT_ABORT_SUB:
+			/* the innermost ones first; find this one */
+			while (sub_levels_used > 0)
+			{
+				PfgSubLevel *top = &sub_levels[--sub_levels_used];
+
+				if (top->subid == mySubid)
+				{
+					if (event == SUBXACT_EVENT_ABORT_SUB)
+						nesting_level = top->level;
+					break;
+				}
+			}
+			break;
+		default:
+			break;
 	}
-	PG_FINALLY();
+}
+
+static void
+hooks_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
 	{
-		nesting_level--;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			/* a top-level transaction ends between statements */
+			nesting_level = 0;
+			sub_levels_used = 0;
+			break;
+		default:
+			break;
 	}
-	PG_END_TRY();
+}
+
+/* Before one piece of a tracked query runs; not inlined, as run_done. */
+static pg_noinline void
+run_start(PfgExec *ex)
+{
+	mark_start(&ex->mark);
+}
+
+/*
+ * run_done
+ *		After one piece of a tracked query has run: add its time, buffer
+ *		counters and rows to the execution's record.  A SELECT can be
+ *		fetched in pieces (a cursor, a portal with a row limit) and ended
+ *		later, in another statement or at COMMIT; its verdicts belong to
+ *		the statement that ran it: the one whose fetch reached the end of
+ *		the result (fewer rows than asked for), or, for a running limit,
+ *		the fetch that crossed it.  Not inlined: pfg_ExecutorRun's frame is
+ *		on the stack at every nesting level and must stay small.
+ */
+static pg_noinline void
+run_done(PfgExec *ex, uint64 count)
+{
+	QueryDesc  *queryDesc = ex->queryDesc;
+
+	mark_add(&ex->mark, &ex->elapsed, &ex->blocks);
+	/* each Run counts its rows afresh: a cursor's FETCHes add up */
+	ex->rows += queryDesc->estate->es_processed;
+
+	if (ex->stats && queryDesc->operation == CMD_SELECT && !ex->detected)
+	{
+		if (count == 0 || queryDesc->estate->es_processed < count)
+			exec_complete(ex);
+		else if (pfg_enforce != PFG_ENFORCE_OFF && !ex->reported)
+			exec_running(ex);
+	}
 }
 
 /*
  * pfg_ExecutorRun
- *		Run one piece of the query, adding its time, buffer counters and
- *		rows to the execution's record.  A piece that fails adds nothing: the
- *		statement is not counted.
+ *		Run one piece of the query, measured for the execution's record
+ *		(run_done).  A piece that fails adds nothing: the statement is not
+ *		counted.
  */
 static void
 pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 				bool execute_once)
 {
 	PfgExec    *ex = exec_find(queryDesc);
-	PfgMark		mark;
 
 	if (ex == NULL)
 	{
 		run_nested(queryDesc, direction, count, execute_once);
 		return;
 	}
-
-	mark_start(&mark);
+	run_start(ex);
 	run_nested(queryDesc, direction, count, execute_once);
-	mark_add(&mark, &ex->elapsed, &ex->blocks);
-	/* each Run counts its rows afresh: a cursor's FETCHes add up */
-	ex->rows += queryDesc->estate->es_processed;
+	run_done(ex, count);
 }
-
 /*
  * pfg_ExecutorFinish
  *		As pfg_ExecutorRun, for the work done at the end of the query
@@ -393,7 +558,6 @@ static void
 pfg_ExecutorFinish(QueryDesc *queryDesc)
 {
 	PfgExec    *ex = exec_find(queryDesc);
-	PfgMark		mark;
 
 	if (ex == NULL)
 	{
@@ -413,9 +577,9 @@ pfg_ExecutorFinish(QueryDesc *queryDesc)
 		return;
 	}
 
-	mark_start(&mark);
+	mark_start(&ex->mark);
 	finish_nested(queryDesc);
-	mark_add(&mark, &ex->elapsed, &ex->blocks);
+	mark_add(&ex->mark, &ex->elapsed, &ex->blocks);
 }
 
 /*
@@ -472,6 +636,117 @@ exec_detect(PfgExec *ex, double ms, PfgFound *found, PfgRepeatFound *repeat)
 }
 
 /*
+ * What an execution's verdicts need, copied out of its record, which is
+ * released with the executor's memory.
+ */
+typedef struct PfgVerdict
+{
+	uint64		fingerprint;	/* 0: not accounted */
+	bool		own;
+	bool		may_fail;		/* an ERROR may fail the statement */
+	bool		reported;		/* running limits were reported already */
+	double		ms;
+	uint64		rows;
+	int64		blocks;
+	PfgFound	found;
+	PfgRepeatFound repeat;
+} PfgVerdict;
+
+/*
+ * exec_account
+ *		Run the detectors on an execution that has come to its end, account
+ *		it in the statistics table, and fill in *v for exec_verdicts.
+ */
+static void
+exec_account(PfgExec *ex, PfgVerdict *v, bool may_fail)
+{
+	QueryDesc  *queryDesc = ex->queryDesc;
+
+	v->ms = INSTR_TIME_GET_MILLISEC(ex->elapsed);
+	v->repeat.kind = PFG_EVENT_NONE;
+	exec_detect(ex, v->ms, &ex->found, &v->repeat);
+	ex->detected = true;
+	v->fingerprint = 0;
+	v->own = false;
+	v->may_fail = may_fail;
+	v->reported = ex->reported;
+	v->rows = ex->rows;
+	v->blocks = ex->blocks.shared_hit + ex->blocks.shared_read;
+	if (ex->stats)
+		v->fingerprint = pfg_stats_store(queryDesc->sourceText,
+										 queryDesc->plannedstmt->stmt_location,
+										 queryDesc->plannedstmt->stmt_len,
+										 queryDesc->plannedstmt->queryId,
+										 false, ex->toplevel, v->ms, ex->rows,
+										 &ex->blocks, &ex->found, &v->own);
+	v->found = ex->found;
+}
+
+/*
+ * exec_verdicts
+ *		A WARNING or ERROR for an N+1 pattern and for a broken budget; never
+ *		for perfguard's own work.
+ */
+static void
+exec_verdicts(const PfgVerdict *v)
+{
+	if (v->fingerprint == 0 || v->own)
+		return;
+	if (v->repeat.kind != PFG_EVENT_NONE)
+		pfg_nplus1_act(&v->repeat, v->may_fail);
+	if (pfg_enforce != PFG_ENFORCE_OFF)
+		pfg_budget_enforce(v->fingerprint, v->ms, v->rows, v->blocks,
+						   &v->found, false, v->reported, v->may_fail);
+}
+
+/*
+ * exec_complete
+ *		A SELECT's fetch has reached the end of its result: account it and
+ *		give the verdicts now, in the statement that fetched it.  Kept out
+ *		of pfg_ExecutorRun, whose frame is on the stack at every nesting
+ *		level.
+ */
+static pg_noinline void
+exec_complete(PfgExec *ex)
+{
+	PfgVerdict	v;
+
+	exec_account(ex, &v, true);
+	exec_verdicts(&v);
+}
+
+/*
+ * exec_running
+ *		A SELECT is being fetched in pieces: judge what it has done so far
+ *		against the limits it can break while running, so that the fetch
+ *		that crosses one is the one that fails (or warns, once).
+ */
+static pg_noinline void
+exec_running(PfgExec *ex)
+{
+	QueryDesc  *queryDesc = ex->queryDesc;
+	uint64		fingerprint;
+	bool		own;
+
+	if (!pfg_ident_lookup(queryDesc->plannedstmt->queryId, &fingerprint, &own))
+	{
+		int			location = queryDesc->plannedstmt->stmt_location;
+		int			len = queryDesc->plannedstmt->stmt_len;
+		const char *text = CleanQuerytext(queryDesc->sourceText, &location, &len);
+
+		fingerprint = pfg_identify(queryDesc->plannedstmt->queryId, false,
+								   text, len, NULL, NULL, &own);
+	}
+	if (own)
+		return;
+	ex->reported = pfg_budget_enforce(fingerprint,
+									  INSTR_TIME_GET_MILLISEC(ex->elapsed),
+									  ex->rows,
+									  ex->blocks.shared_hit + ex->blocks.shared_read,
+									  NULL, true, false, true);
+}
+
+/*
  * pfg_ExecutorEnd
  *		Run the detectors and account the finished execution, then let the
  *		executor clean up (which also releases the execution's record).
@@ -480,48 +755,25 @@ static void
 pfg_ExecutorEnd(QueryDesc *queryDesc)
 {
 	PfgExec    *ex = exec_find(queryDesc);
-	PfgRepeatFound repeat;
-	PfgFound	found;
-	uint64		fingerprint = 0;
-	bool		own = false;
-	double		ms = 0;
-	uint64		rows = 0;
-	int64		blocks = 0;
+	PfgVerdict	v;
+	bool		judge = (ex != NULL && !ex->detected);
 
-	repeat.kind = PFG_EVENT_NONE;
-	if (ex)
-	{
-		ms = INSTR_TIME_GET_MILLISEC(ex->elapsed);
-		memset(&found, 0, sizeof(found));
-		exec_detect(ex, ms, &found, &repeat);
-		if (ex->stats)
-		{
-			fingerprint = pfg_stats_store(queryDesc->sourceText,
-										  queryDesc->plannedstmt->stmt_location,
-										  queryDesc->plannedstmt->stmt_len,
-										  queryDesc->plannedstmt->queryId,
-										  false, ex->toplevel, ms,
-										  ex->rows, &ex->blocks, &found, &own);
-			rows = ex->rows;
-			blocks = ex->blocks.shared_hit + ex->blocks.shared_read;
-		}
-	}
+	/*
+	 * Other commands end in the statement that ran them.  A SELECT that
+	 * ends here was not fetched to its end: a cursor closed early, or
+	 * dropped at COMMIT, which a verdict must not fail.
+	 */
+	if (judge)
+		exec_account(ex, &v, queryDesc->operation != CMD_SELECT);
 
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else
 		standard_ExecutorEnd(queryDesc);
 
-	/*
-	 * A WARNING or ERROR for an N+1 pattern, once the executor is done, and
-	 * for a broken budget; never for perfguard's own work.
-	 */
-	if (own)
-		return;
-	if (repeat.kind != PFG_EVENT_NONE)
-		pfg_nplus1_act(&repeat);
-	if (fingerprint != 0 && pfg_enforce != PFG_ENFORCE_OFF)
-		pfg_budget_enforce(fingerprint, ms, rows, blocks, &found);
+	/* the verdicts, once the executor is done (ex is gone: v has a copy) */
+	if (judge)
+		exec_verdicts(&v);
 }
 
 /*
@@ -539,7 +791,8 @@ utility_queryid(const char *query, int location, int len)
 	query = CleanQuerytext(query, &location, &len);
 	queryid = DatumGetUInt64(hash_any_extended((const unsigned char *) query,
 											   len, 0));
-	return queryid != UINT64CONST(0) ? queryid : UINT64CONST(1);
+	/* as the core does: 1 is a normal statement's substitute for 0 */
+	return queryid != UINT64CONST(0) ? queryid : UINT64CONST(2);
 }
 
 /* The next ProcessUtility: the hook installed before ours, or the standard one. */
@@ -565,6 +818,16 @@ utility_nested(PlannedStmt *pstmt, const char *queryString,
 {
 	int			save_declare_level = declare_level;
 	const char *save_declare_name = declare_name;
+	PfgUtilityTop save_top = utility_top;
+
+	/* the client's utility command, while (and only while) it runs */
+	if (nesting_level == 0)
+	{
+		utility_top.queryid = pstmt->queryId;
+		utility_top.text = queryString;
+		utility_top.location = pstmt->stmt_location;
+		utility_top.len = pstmt->stmt_len;
+	}
 
 	if (IsA(pstmt->utilityStmt, DeclareCursorStmt))
 	{
@@ -582,6 +845,7 @@ utility_nested(PlannedStmt *pstmt, const char *queryString,
 		nesting_level--;
 		declare_level = save_declare_level;
 		declare_name = save_declare_name;
+		utility_top = save_top;
 	}
 	PG_END_TRY();
 }
@@ -619,7 +883,7 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	/* the parent that nested statements will name */
 	if (nesting_level == 0)
-		pfg_nplus1_top(queryid, queryString, location, len);
+		pfg_nplus1_top(queryid);
 
 
 	if (IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
@@ -734,4 +998,6 @@ pfg_hooks_init(void)
 	ProcessUtility_hook = pfg_ProcessUtility;
 	prev_post_parse_analyze = post_parse_analyze_hook;
 	post_parse_analyze_hook = pfg_post_parse_analyze;
+	RegisterXactCallback(hooks_xact_callback, NULL);
+	RegisterSubXactCallback(hooks_subxact_callback, NULL);
 }

@@ -97,10 +97,7 @@ static PfgScope session_scope = {.generation = 1};
 static bool exit_callback_set = false;
 
 /* The client's statement under way, the parent of nested repetitions. */
-static uint64 top_queryid = 0;
-static const char *top_text = NULL;
-static int	top_location = 0;
-static int	top_len = 0;
+static uint64 top_queryid = 0;	/* the client's statement under way */
 
 /*
  * scope_end
@@ -159,15 +156,15 @@ pfg_nplus1_init(void)
 /*
  * pfg_nplus1_top
  *		Note the client's statement that has started, whose nested
- *		statements will name it as their parent.
+ *		statements will name it as their parent.  Only its queryid is kept:
+ *		its text belongs to its portal, which can be gone by the time a
+ *		nested statement of another portal reports (hooks.c finds the text
+ *		of an execution still under way instead).
  */
 void
-pfg_nplus1_top(uint64 queryid, const char *text, int location, int len)
+pfg_nplus1_top(uint64 queryid)
 {
 	top_queryid = queryid;
-	top_text = text;
-	top_location = location;
-	top_len = len;
 }
 
 /*
@@ -227,23 +224,25 @@ report(PfgDetect *d, PfgScope *s, PfgRepeat *r, PfgEventKind kind,
 {
 	uint64		parent_fingerprint = 0;
 	char	   *parent = NULL;
+	const char *top_text;
+	int			location;
+	int			len;
+	bool		utility;
 	StringInfoData detail;
 	StringInfoData private;
 	PfgEventData ev;
 
 	pfg_detect_text(d);
 	if (r->parent_queryid != 0 && r->parent_toplevel && !r->toplevel &&
-		r->parent_queryid == top_queryid && top_text != NULL)
+		r->parent_queryid == top_queryid &&
+		pfg_top_statement(top_queryid, &top_text, &location, &len, &utility))
 	{
 		/* a nested statement's parent is the client's statement under way */
-		int			location = top_location;
-		int			len = top_len;
 		const char *text = CleanQuerytext(top_text, &location, &len);
 		int			norm_len;
 		bool		own;
 
-		/* a utility command is not in the identities: its text fingerprint */
-		parent_fingerprint = pfg_identify(top_queryid, false, text, len,
+		parent_fingerprint = pfg_identify(top_queryid, utility, text, len,
 										  &parent, &norm_len, &own);
 	}
 	else if (r->parent_queryid != 0)
@@ -415,10 +414,12 @@ pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
 /*
  * pfg_nplus1_act
  *		Warn, or fail the statement, as perfguard.nplus1_action says.
- *		Called once the executor has finished with the statement.
+ *		Called once the statement's query has run to its end.  With
+ *		may_fail false (the query's end comes after the statement that ran
+ *		it, e.g. a cursor dropped at COMMIT), an ERROR becomes a WARNING.
  */
 void
-pfg_nplus1_act(const PfgRepeatFound *found)
+pfg_nplus1_act(const PfgRepeatFound *found, bool may_fail)
 {
 	StringInfoData detail;
 	int			level;
@@ -426,7 +427,7 @@ pfg_nplus1_act(const PfgRepeatFound *found)
 
 	if (found->kind == PFG_EVENT_NONE || pfg_nplus1_action == PFG_NPLUS1_LOG)
 		return;
-	level = (pfg_nplus1_action == PFG_NPLUS1_ERROR) ? ERROR : WARNING;
+	level = (pfg_nplus1_action == PFG_NPLUS1_ERROR && may_fail) ? ERROR : WARNING;
 
 	initStringInfo(&detail);
 	appendStringInfo(&detail, "Statement: %s", found->query);

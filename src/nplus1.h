@@ -24,10 +24,13 @@ typedef struct PfgRepeatFound
 } PfgRepeatFound;
 
 extern void pfg_nplus1_init(void);
-extern void pfg_nplus1_top(uint64 queryid, const char *text, int location,
-						  int len);
+extern void pfg_nplus1_top(uint64 queryid);
+
+/* hooks.c: the text of the client's statement under way */
+extern bool pfg_top_statement(uint64 queryid, const char **text,
+							  int *location, int *len, bool *utility);
 extern void pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
 							PfgRepeatFound *found, int64 *xact_calls);
-extern void pfg_nplus1_act(const PfgRepeatFound *found);
+extern void pfg_nplus1_act(const PfgRepeatFound *found, bool may_fail);
 
 #endif							/* PFG_NPLUS1_H */

@@ -103,13 +103,11 @@ check_scan(SeqScanState *node, FindContext *ctx)
 {
 	double		rows = table_rows(node);
 	Relation	rel;
-	char	   *nspname;
 
 	if (rows < pfg_seqscan_min_rows || rows <= 0)
 		return;
 	rel = node->ss.ss_currentRelation;
-	nspname = get_namespace_name(RelationGetNamespace(rel));
-	if (!pfg_seqscan_ignored(nspname ? nspname : "", RelationGetRelationName(rel)))
+	if (!pfg_seqscan_ignored(RelationGetNamespace(rel), RelationGetRelationName(rel)))
 	{
 		if (ctx->flagged < PFG_SEQSCAN_KEEP)
 		{
@@ -118,8 +116,6 @@ check_scan(SeqScanState *node, FindContext *ctx)
 		}
 		ctx->flagged++;
 	}
-	if (nspname)
-		pfree(nspname);
 }
 
 /*
