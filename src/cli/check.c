@@ -54,17 +54,45 @@ typedef struct Check
 	" v.measured, v.calls, v.budget, v.severity, v.message" \
 	" FROM perfguard.violations() v ORDER BY v.fingerprint, v.limit_name"
 
-/* the baseline argument is $1, of type text (a name) or jsonb (a document) */
-#define REGRESSIONS_SQL(type) \
-	"SELECT r.fingerprint::text AS fingerprint, r.query, r.kind, r.baseline_value," \
-	" r.current_value, r.baseline_calls, r.current_calls, r.test, r.confidence, r.message" \
-	" FROM perfguard.regressions($1::" type ") r ORDER BY r.fingerprint, r.kind"
-#define NEW_STATEMENTS_SQL(type) \
-	"SELECT n.fingerprint::text AS fingerprint, n.query, n.calls, n.mean_exec_time" \
-	" FROM perfguard.new_statements($1::" type ") n ORDER BY n.fingerprint"
-#define BASELINE_STATEMENTS_SQL(doc) \
-	"SELECT s.value->>'fingerprint' AS fingerprint, s.value->>'query' AS query" \
-	" FROM pg_catalog.jsonb_array_elements((" doc ")->'statements') s"
+/*
+ * Everything about the baseline in one statement, so that the baseline, a
+ * name or a whole document, is sent once and (a document) parsed once:
+ * part 1 is perfguard.regressions(), part 2 perfguard.new_statements(),
+ * part 3 the baseline's own statements (fingerprint and query), all three
+ * of the same $1 of type text (a name) or jsonb (a document); "doc" is the
+ * baseline document as an expression of b.baseline.  pfg_result_part()
+ * splits the rows into the three results, with the columns and the order
+ * each had as a statement of its own.  The parts run in this order, so the
+ * first error about the baseline is still the one regressions() raises.
+ */
+#define BASELINE_SQL(type, doc) \
+	"WITH b AS MATERIALIZED (SELECT $1::" type " AS baseline)" \
+	" SELECT 1 AS part, r.fingerprint AS sort_fp, 0::bigint AS sort_n," \
+	" r.fingerprint::text AS fingerprint, r.query, r.kind, r.baseline_value," \
+	" r.current_value, r.baseline_calls, r.current_calls, r.test, r.confidence, r.message," \
+	" NULL::bigint AS calls, NULL::double precision AS mean_exec_time" \
+	" FROM b, perfguard.regressions(b.baseline) r" \
+	" UNION ALL" \
+	" SELECT 2, n.fingerprint, 0, n.fingerprint::text, n.query, NULL, NULL, NULL, NULL," \
+	" NULL, NULL, NULL, NULL, n.calls, n.mean_exec_time" \
+	" FROM b, perfguard.new_statements(b.baseline) n" \
+	" UNION ALL" \
+	" SELECT 3, NULL, s.n, s.value->>'fingerprint', s.value->>'query', NULL, NULL, NULL," \
+	" NULL, NULL, NULL, NULL, NULL, NULL, NULL" \
+	" FROM b, pg_catalog.jsonb_array_elements((" doc ")->'statements')" \
+	"   WITH ORDINALITY s(value, n)" \
+	" ORDER BY part, sort_fp, kind, sort_n"
+
+static const char *const regression_columns[] = {
+	"fingerprint", "query", "kind", "baseline_value", "current_value",
+	"baseline_calls", "current_calls", "test", "confidence", "message", NULL
+};
+static const char *const new_statement_columns[] = {
+	"fingerprint", "query", "calls", "mean_exec_time", NULL
+};
+static const char *const baseline_statement_columns[] = {
+	"fingerprint", "query", NULL
+};
 
 /*
  * The statements checked: those violations() and the baselines judge,
@@ -352,7 +380,7 @@ print_tables(const Check *ck, PfgFormat format)
 	{
 		static const char *headers[] = {"fingerprint", "limit", "measured", "allowed", "calls", "budget", "query"};
 
-		printf(md ? "\n#### Budget violations (%d)\n\n" : "Budget violations: %d\n", PQntuples(res));
+		out_printf(md ? "\n#### Budget violations (%d)\n\n" : "Budget violations: %d\n", PQntuples(res));
 		table_init(&t, 7, headers, "llrrrll");
 		for (r = 0; r < PQntuples(res); r++)
 		{
@@ -375,7 +403,7 @@ print_tables(const Check *ck, PfgFormat format)
 		table_free(&t);
 	}
 	else if (!md)
-		printf("Budget violations: none\n");
+		out_printf("Budget violations: none\n");
 
 	if (!ck->with_baseline)
 		return;
@@ -384,8 +412,8 @@ print_tables(const Check *ck, PfgFormat format)
 	{
 		static const char *headers[] = {"fingerprint", "kind", "baseline", "current", "change", "calls", "query"};
 
-		printf(md ? "\n#### Regressions against %s (%d)\n\n" : "\nRegressions against %s: %d\n",
-			   ck->label.data, PQntuples(res));
+		out_printf(md ? "\n#### Regressions against %s (%d)\n\n" : "\nRegressions against %s: %d\n",
+				   ck->label.data, PQntuples(res));
 		table_init(&t, 7, headers, "llrrrrl");
 		for (r = 0; r < PQntuples(res); r++)
 		{
@@ -416,7 +444,7 @@ print_tables(const Check *ck, PfgFormat format)
 		table_free(&t);
 	}
 	else if (!md)
-		printf("\nRegressions against %s: none\n", ck->label.data);
+		out_printf("\nRegressions against %s: none\n", ck->label.data);
 
 	res = ck->news;
 	if (PQntuples(res) > 0)
@@ -424,10 +452,10 @@ print_tables(const Check *ck, PfgFormat format)
 		static const char *headers[] = {"fingerprint", "calls", "mean", "query"};
 
 		if (md)
-			printf("\n<details><summary>New statements, not in the baseline (%d)</summary>\n\n",
-				   PQntuples(res));
+			out_printf("\n<details><summary>New statements, not in the baseline (%d)</summary>\n\n",
+					   PQntuples(res));
 		else
-			printf("\nNew statements, not in the baseline: %d\n", PQntuples(res));
+			out_printf("\nNew statements, not in the baseline: %d\n", PQntuples(res));
 		table_init(&t, 4, headers, "lrrl");
 		for (r = 0; r < PQntuples(res); r++)
 		{
@@ -442,14 +470,14 @@ print_tables(const Check *ck, PfgFormat format)
 		if (md)
 		{
 			table_print_markdown(&t);
-			printf("\n</details>\n");
+			out_printf("\n</details>\n");
 		}
 		else
 			table_print_text(&t, "  ");
 		table_free(&t);
 	}
 	else if (!md)
-		printf("\nNew statements, not in the baseline: none\n");
+		out_printf("\nNew statements, not in the baseline: none\n");
 }
 
 /* the failing statements that have a captured plan */
@@ -474,15 +502,15 @@ print_text(const Check *ck)
 
 			if (!has_plan(s))
 				continue;
-			printf("\nPlan of %s (%s event %s):\n", s->fingerprint,
-				   s->plan_kind, s->plan_event);
-			printf("%s%s", s->plan,
-				   s->plan[0] && s->plan[strlen(s->plan) - 1] == '\n' ? "" : "\n");
+			out_printf("\nPlan of %s (%s event %s):\n", s->fingerprint,
+					   s->plan_kind, s->plan_event);
+			out_printf("%s%s", s->plan,
+					   s->plan[0] && s->plan[strlen(s->plan) - 1] == '\n' ? "" : "\n");
 		}
 	}
 	buf_init(&b);
 	summary(ck, &b);
-	printf("\n%s: %s\n", failed(ck) ? "FAILED" : "OK", b.data);
+	out_printf("\n%s: %s\n", failed(ck) ? "FAILED" : "OK", b.data);
 	buf_free(&b);
 }
 
@@ -507,12 +535,12 @@ print_markdown(const Check *ck)
 	else
 		buf_printf(&b, "### perfguard: :white_check_mark: no budget violations%s",
 				   ck->with_baseline ? " or regressions" : "");
-	printf("%s\n\n", b.data);
+	out_printf("%s\n\n", b.data);
 	buf_reset(&b);
 	summary(ck, &b);
 	buf_init(&esc);
 	md_escape(&esc, b.data);
-	printf("**%s:** %s.\n", failed(ck) ? "Failed" : "Passed", esc.data);
+	out_printf("**%s:** %s.\n", failed(ck) ? "Failed" : "Passed", esc.data);
 	buf_free(&esc);
 	buf_free(&b);
 	print_tables(ck, PFG_FORMAT_MARKDOWN);
@@ -579,7 +607,7 @@ print_json(const Check *ck)
 	if (ck->with_baseline)
 		buf_printf(&out, ",\n  \"statements_compared\": %d", ck->ncompared);
 	buf_printf(&out, ",\n  \"ok\": %s\n}\n", failed(ck) ? "false" : "true");
-	fputs(out.data, stdout);
+	out_puts(out.data);
 	buf_free(&out);
 }
 
@@ -712,8 +740,8 @@ print_junit(const Check *ck)
 		buf_puts(&out, "\"/>\n");
 	}
 	buf_puts(&out, "    </properties>\n");
-	fputs(out.data, stdout);
-	fputs(cases.data, stdout);
+	out_puts(out.data);
+	out_puts(cases.data);
 	buf_reset(&out);
 	buf_puts(&out, "    <system-out>");
 	{
@@ -725,7 +753,7 @@ print_junit(const Check *ck)
 		buf_free(&s);
 	}
 	buf_puts(&out, "</system-out>\n  </testsuite>\n</testsuites>\n");
-	fputs(out.data, stdout);
+	out_puts(out.data);
 	buf_free(&out);
 	buf_free(&cases);
 }
@@ -766,19 +794,19 @@ cmd_check(const PfgOptions *opts)
 	ck.violations = pfg_query(VIOLATIONS_SQL, 0, NULL);
 	if (ck.with_baseline)
 	{
-		/* the first use of the baseline tells whether it is usable */
+		PGresult   *all;
+
+		/* its first use tells whether the baseline is usable */
 		if (is_doc)
-			ck.regressions = pfg_query_hinted(REGRESSIONS_SQL("jsonb"), 1, params,
-											  pfg_hints_baseline_file);
+			all = pfg_query_hinted(BASELINE_SQL("jsonb", "b.baseline"), 1, params,
+								   pfg_hints_baseline_file);
 		else
-			ck.regressions = pfg_query_hinted(REGRESSIONS_SQL("text"), 1, params,
-											  pfg_hints_baseline_name);
-		ck.news = pfg_query(is_doc ? NEW_STATEMENTS_SQL("jsonb") : NEW_STATEMENTS_SQL("text"),
-							1, params);
-		ck.baseline_stmts = pfg_query(is_doc ?
-									  BASELINE_STATEMENTS_SQL("$1::jsonb") :
-									  BASELINE_STATEMENTS_SQL("perfguard.baseline_export($1::text)"),
-									  1, params);
+			all = pfg_query_hinted(BASELINE_SQL("text", "perfguard.baseline_export(b.baseline)"),
+								   1, params, pfg_hints_baseline_name);
+		ck.regressions = pfg_result_part(all, 1, regression_columns);
+		ck.news = pfg_result_part(all, 2, new_statement_columns);
+		ck.baseline_stmts = pfg_result_part(all, 3, baseline_statement_columns);
+		PQclear(all);
 	}
 	ck.current = pfg_query(CURRENT_SQL, 0, NULL);
 	gather_statements(&ck);

@@ -6,7 +6,10 @@
  * The client is single-threaded and short-lived.  Every fatal error goes
  * through pfg_fatal(), which prints "perfguard: error: ...", closes the
  * connection and exits with PFG_EXIT_ERROR; memory is freed where a
- * function is done with it, and otherwise at exit.
+ * function is done with it, and otherwise at exit.  Everything meant for
+ * standard output goes through out_*(), which end the program the same way
+ * when a write fails (a full disk must not give an empty report and exit
+ * code 0).
  *
  * IDENTIFICATION	  src/cli/cli.h
  *-------------------------------------------------------------------------
@@ -14,6 +17,7 @@
 #ifndef PFG_CLI_H
 #define PFG_CLI_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -116,6 +120,7 @@ extern void buf_putc(PfgBuf *buf, char c);
 extern void buf_puts(PfgBuf *buf, const char *s);
 extern void buf_putn(PfgBuf *buf, const char *s, size_t n);
 extern void buf_printf(PfgBuf *buf, const char *fmt,...) PFG_PRINTF(2, 3);
+extern void buf_vprintf(PfgBuf *buf, const char *fmt, va_list ap) PFG_PRINTF(2, 0);
 extern void buf_reset(PfgBuf *buf);
 extern void buf_free(PfgBuf *buf);
 extern PGresult *pfg_query(const char *sql, int nparams,
@@ -127,7 +132,15 @@ extern PGresult *pfg_query_quiet(const char *sql, int nparams,
 								 const char *const *params);
 extern const char *pfg_value(const PGresult *res, int row, const char *column);
 extern int	pfg_column(const PGresult *res, const char *column);
+extern PGresult *pfg_result_part(const PGresult *res, int part,
+								 const char *const *columns);
 extern char *pfg_read_file(const char *path);
+extern void pfg_write_file(const char *path, const char *text);
+extern void pfg_clear_secret(void *p, size_t n);
+extern void out_write(const char *s, size_t n);
+extern void out_puts(const char *s);
+extern void out_putc(char c);
+extern void out_printf(const char *fmt,...) PFG_PRINTF(1, 2);
 extern void pfg_finish_output(void);
 
 /* format.c */

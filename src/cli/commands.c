@@ -10,10 +10,8 @@
  * IDENTIFICATION	  src/cli/commands.c
  *-------------------------------------------------------------------------
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -140,7 +138,7 @@ cmd_report(const PfgOptions *opts)
 			json_row(&out, res, r, true);
 		}
 		buf_puts(&out, r ? "\n  ]\n}\n" : "]\n}\n");
-		fputs(out.data, stdout);
+		out_puts(out.data);
 		buf_free(&out);
 	}
 	else if (opts->format == PFG_FORMAT_JUNIT)
@@ -194,7 +192,7 @@ cmd_report(const PfgOptions *opts)
 			buf_free(&stats);
 		}
 		buf_puts(&out, "  </testsuite>\n</testsuites>\n");
-		fputs(out.data, stdout);
+		out_puts(out.data);
 		buf_free(&out);
 	}
 	else
@@ -203,11 +201,11 @@ cmd_report(const PfgOptions *opts)
 		bool		md = (opts->format == PFG_FORMAT_MARKDOWN);
 
 		if (md)
-			printf("**perfguard report:** top %d of %ld statements in database `%s`, by %s\n\n",
-				   PQntuples(res), total_statements, PQdb(pfg_conn), sort_desc);
+			out_printf("**perfguard report:** top %d of %ld statements in database `%s`, by %s\n\n",
+					   PQntuples(res), total_statements, PQdb(pfg_conn), sort_desc);
 		else
-			printf("Top %d of %ld statements in database \"%s\", by %s:\n\n",
-				   PQntuples(res), total_statements, PQdb(pfg_conn), sort_desc);
+			out_printf("Top %d of %ld statements in database \"%s\", by %s:\n\n",
+					   PQntuples(res), total_statements, PQdb(pfg_conn), sort_desc);
 		table_init(&t, 10, headers, "lrrrrrrrll");
 		for (r = 0; r < PQntuples(res); r++)
 		{
@@ -240,38 +238,16 @@ cmd_report(const PfgOptions *opts)
 
 /*
  * write_file
- *		Write text to path, or to standard output for NULL or "-".  A file
- *		that could not be written whole is removed.
+ *		Write text to path (pfg_write_file(): all of it or nothing), or to
+ *		standard output for NULL or "-".
  */
 static void
 write_file(const char *path, const char *text)
 {
-	FILE	   *f;
-	size_t		len = strlen(text);
-
 	if (path == NULL || strcmp(path, "-") == 0)
-	{
-		fputs(text, stdout);
-		return;
-	}
-	f = fopen(path, "w");
-	if (f == NULL)
-		pfg_fatal("could not open file \"%s\" for writing: %s", path, strerror(errno));
-	if (fwrite(text, 1, len, f) != len || fflush(f) != 0 || ferror(f))
-	{
-		int			save = errno;
-
-		fclose(f);
-		unlink(path);
-		pfg_fatal("could not write file \"%s\": %s", path, strerror(save));
-	}
-	if (fclose(f) != 0)
-	{
-		int			save = errno;
-
-		unlink(path);
-		pfg_fatal("could not write file \"%s\": %s", path, strerror(save));
-	}
+		out_puts(text);
+	else
+		pfg_write_file(path, text);
 }
 
 static int
@@ -296,11 +272,11 @@ baseline_list(const PfgOptions *opts)
 			json_row(&out, res, r, true);
 		}
 		buf_puts(&out, r ? "\n]\n" : "]\n");
-		fputs(out.data, stdout);
+		out_puts(out.data);
 		buf_free(&out);
 	}
 	else if (PQntuples(res) == 0 && opts->format == PFG_FORMAT_TEXT)
-		printf("No baselines.\n");
+		out_printf("No baselines.\n");
 	else
 	{
 		PfgTable	t;
@@ -356,7 +332,7 @@ cmd_baseline(const PfgOptions *opts)
 		params[1] = opts->replace ? "true" : "false";
 		res = pfg_query_hinted("SELECT perfguard.baseline_capture($1::text, $2::boolean)",
 							   2, params, pfg_hints_baseline_name);
-		printf("Baseline \"%s\" saved: %s statements.\n", opts->args[0], PQgetvalue(res, 0, 0));
+		out_printf("Baseline \"%s\" saved: %s statements.\n", opts->args[0], PQgetvalue(res, 0, 0));
 		PQclear(res);
 	}
 	else if (strcmp(sub, "export") == 0)
@@ -377,9 +353,9 @@ cmd_baseline(const PfgOptions *opts)
 		if (opts->output && strcmp(opts->output, "-") != 0)
 		{
 			if (opts->current)
-				printf("Current statistics exported to \"%s\".\n", opts->output);
+				out_printf("Current statistics exported to \"%s\".\n", opts->output);
 			else
-				printf("Baseline \"%s\" exported to \"%s\".\n", opts->args[0], opts->output);
+				out_printf("Baseline \"%s\" exported to \"%s\".\n", opts->args[0], opts->output);
 		}
 		PQclear(res);
 	}
@@ -402,9 +378,9 @@ cmd_baseline(const PfgOptions *opts)
 		res = pfg_query("SELECT b.statements FROM perfguard.baselines b WHERE b.name = $1::text",
 						1, params);
 		if (PQntuples(res) == 1)
-			printf("Baseline \"%s\" imported: %s statements.\n", name, PQgetvalue(res, 0, 0));
+			out_printf("Baseline \"%s\" imported: %s statements.\n", name, PQgetvalue(res, 0, 0));
 		else
-			printf("Baseline \"%s\" imported.\n", name);
+			out_printf("Baseline \"%s\" imported.\n", name);
 		PQclear(res);
 		free(name);
 	}
@@ -415,9 +391,9 @@ cmd_baseline(const PfgOptions *opts)
 		res = pfg_query_hinted("SELECT perfguard.baseline_drop($1::text, $2::boolean)",
 							   2, params, pfg_hints_baseline_name);
 		if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
-			printf("Baseline \"%s\" dropped.\n", opts->args[0]);
+			out_printf("Baseline \"%s\" dropped.\n", opts->args[0]);
 		else
-			printf("Baseline \"%s\" does not exist, skipping.\n", opts->args[0]);
+			out_printf("Baseline \"%s\" does not exist, skipping.\n", opts->args[0]);
 		PQclear(res);
 	}
 	return PFG_EXIT_OK;
@@ -509,7 +485,7 @@ print_event_text(const PGresult *res, int r, bool verbose)
 		if (lines > 1)
 			buf_printf(&b, " (%d more lines; --verbose shows them)", lines - 1);
 	}
-	printf("%s\n\n", b.data);
+	out_printf("%s\n\n", b.data);
 	buf_free(&b);
 }
 
@@ -551,7 +527,7 @@ cmd_events(const PfgOptions *opts)
 			json_row(&out, res, r, true);
 		}
 		buf_puts(&out, PQntuples(res) ? "\n]\n" : "]\n");
-		fputs(out.data, stdout);
+		out_puts(out.data);
 		buf_free(&out);
 	}
 	else if (opts->format == PFG_FORMAT_MARKDOWN)
@@ -591,7 +567,7 @@ cmd_events(const PfgOptions *opts)
 		}
 	}
 	else if (PQntuples(res) == 0)
-		printf("No events.\n");
+		out_printf("No events.\n");
 	else
 		for (r = PQntuples(res) - 1; r >= 0; r--)
 			print_event_text(res, r, opts->verbose);
@@ -612,12 +588,12 @@ cmd_reset(const PfgOptions *opts)
 	PGresult   *res;
 
 	res = pfg_query("SELECT perfguard.reset()", 0, NULL);
-	printf("Statistics reset: %s entries removed.\n", PQgetvalue(res, 0, 0));
+	out_printf("Statistics reset: %s entries removed.\n", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	if (opts->events)
 	{
 		res = pfg_query("SELECT perfguard.reset_events()", 0, NULL);
-		printf("Events reset: %s events removed.\n", PQgetvalue(res, 0, 0));
+		out_printf("Events reset: %s events removed.\n", PQgetvalue(res, 0, 0));
 		PQclear(res);
 	}
 	return PFG_EXIT_OK;

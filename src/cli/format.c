@@ -149,9 +149,8 @@ void
 format_number(PfgBuf *out, const char *value)
 {
 	double		x;
-	char		tmp[64];
+	PfgBuf		tmp;
 	char	   *end;
-	size_t		len;
 
 	if (value == NULL)
 	{
@@ -169,23 +168,25 @@ format_number(PfgBuf *out, const char *value)
 		buf_puts(out, value);
 		return;
 	}
+	/* "%.0f" of a large value has as many digits as it needs: no fixed buffer */
+	buf_init(&tmp);
 	if (fabs(x) >= 99.95)
-		snprintf(tmp, sizeof(tmp), "%.0f", x);
+		buf_printf(&tmp, "%.0f", x);
 	else if (fabs(x) >= 9.995)
-		snprintf(tmp, sizeof(tmp), "%.1f", x);
+		buf_printf(&tmp, "%.1f", x);
 	else if (fabs(x) >= 0.9995 || x == 0)
-		snprintf(tmp, sizeof(tmp), "%.2f", x);
+		buf_printf(&tmp, "%.2f", x);
 	else
-		snprintf(tmp, sizeof(tmp), "%.3g", x);
-	if (strchr(tmp, '.') && !strchr(tmp, 'e'))
+		buf_printf(&tmp, "%.3g", x);
+	if (strchr(tmp.data, '.') && !strchr(tmp.data, 'e'))
 	{
-		len = strlen(tmp);
-		while (tmp[len - 1] == '0')
-			tmp[--len] = '\0';
-		if (tmp[len - 1] == '.')
-			tmp[--len] = '\0';
+		while (tmp.data[tmp.len - 1] == '0')
+			tmp.data[--tmp.len] = '\0';
+		if (tmp.data[tmp.len - 1] == '.')
+			tmp.data[--tmp.len] = '\0';
 	}
-	buf_puts(out, tmp);
+	buf_puts(out, tmp.data);
+	buf_free(&tmp);
 }
 
 /*
@@ -581,13 +582,13 @@ md_details_code(const char *summary, const char *text)
 		if (run > longest)
 			longest = run;
 	}
-	printf("\n<details><summary>%s</summary>\n\n", summary);
+	out_printf("\n<details><summary>%s</summary>\n\n", summary);
 	for (k = 0; k <= longest; k++)
-		putchar('`');
-	printf("\n%s%s", text, text[0] && text[strlen(text) - 1] == '\n' ? "" : "\n");
+		out_putc('`');
+	out_printf("\n%s%s", text, text[0] && text[strlen(text) - 1] == '\n' ? "" : "\n");
 	for (k = 0; k <= longest; k++)
-		putchar('`');
-	printf("\n\n</details>\n");
+		out_putc('`');
+	out_printf("\n\n</details>\n");
 }
 
 /*
@@ -637,11 +638,11 @@ print_padded(const char *s, int width, char align, bool last)
 	int			pad = width - display_width(s);
 
 	if (align == 'r')
-		printf("%*s%s", pad, "", s);
+		out_printf("%*s%s", pad, "", s);
 	else if (last)
-		fputs(s, stdout);
+		out_puts(s);
 	else
-		printf("%s%*s", s, pad, "");
+		out_printf("%s%*s", s, pad, "");
 }
 
 /*
@@ -668,27 +669,27 @@ table_print_text(const PfgTable *t, const char *indent)
 				width[c] = w;
 		}
 	}
-	fputs(indent, stdout);
+	out_puts(indent);
 	for (c = 0; c < t->ncols; c++)
 	{
 		print_padded(t->headers[c], width[c], t->align[c], c == t->ncols - 1);
-		fputs(c == t->ncols - 1 ? "\n" : "  ", stdout);
+		out_puts(c == t->ncols - 1 ? "\n" : "  ");
 	}
-	fputs(indent, stdout);
+	out_puts(indent);
 	for (c = 0; c < t->ncols; c++)
 	{
 		for (i = 0; i < width[c]; i++)
-			putchar('-');
-		fputs(c == t->ncols - 1 ? "\n" : "  ", stdout);
+			out_putc('-');
+		out_puts(c == t->ncols - 1 ? "\n" : "  ");
 	}
 	for (r = 0; r < t->nrows; r++)
 	{
-		fputs(indent, stdout);
+		out_puts(indent);
 		for (c = 0; c < t->ncols; c++)
 		{
 			print_padded(t->cells[r * t->ncols + c], width[c], t->align[c],
 						 c == t->ncols - 1);
-			fputs(c == t->ncols - 1 ? "\n" : "  ", stdout);
+			out_puts(c == t->ncols - 1 ? "\n" : "  ");
 		}
 	}
 	free(width);
@@ -706,16 +707,16 @@ table_print_markdown(const PfgTable *t)
 				c;
 
 	for (c = 0; c < t->ncols; c++)
-		printf("| %s ", t->headers[c]);
-	printf("|\n");
+		out_printf("| %s ", t->headers[c]);
+	out_printf("|\n");
 	for (c = 0; c < t->ncols; c++)
-		printf("|%s", t->align[c] == 'r' ? "---:" : "---");
-	printf("|\n");
+		out_printf("|%s", t->align[c] == 'r' ? "---:" : "---");
+	out_printf("|\n");
 	for (r = 0; r < t->nrows; r++)
 	{
 		for (c = 0; c < t->ncols; c++)
-			printf("| %s ", t->cells[r * t->ncols + c]);
-		printf("|\n");
+			out_printf("| %s ", t->cells[r * t->ncols + c]);
+		out_printf("|\n");
 	}
 }
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -139,57 +140,57 @@ static const PfgCommand commands[] = {
 static void
 usage(void)
 {
-	printf("%s checks query performance against the budgets and baselines of the\n"
-		   "perfguard PostgreSQL extension, and reports what it measured.\n\n",
-		   PFG_PROGNAME);
-	printf("Usage:\n");
-	printf("  %s [OPTION]... COMMAND [ARGUMENT]... [OPTION]...\n\n", PFG_PROGNAME);
-	printf("Commands:\n"
-		   "  check                   budget violations and, with a baseline, regressions\n"
-		   "                          (exit 1 when there is any)\n"
-		   "  report                  the top statements with their latencies and flags\n"
-		   "  baseline save NAME      store the current statistics as baseline NAME\n"
-		   "  baseline export NAME    write baseline NAME as a JSON document\n"
-		   "  baseline export --current  write the current statistics, without storing them\n"
-		   "  baseline import FILE    store the baseline document in FILE (\"-\": stdin)\n"
-		   "  baseline list           the stored baselines\n"
-		   "  baseline drop NAME      remove baseline NAME\n"
-		   "  events                  recent events: slow plans, sequential scans, N+1, ...\n"
-		   "  reset                   forget the statistics of every statement\n");
-	printf("\nCommand options:\n"
-		   "  --format=FORMAT         text (default), json, junit or markdown\n"
-		   "                          (check and report: all four; baseline list, events:\n"
-		   "                          text, json, markdown)\n"
-		   "  --baseline=NAME         check: compare with the stored baseline NAME\n"
-		   "  --baseline-file=FILE    check: compare with the baseline document in FILE\n"
-		   "  -v, --verbose           check: show captured plans; events: show plans in full\n"
-		   "  --top=N                 report: show N statements (default 20)\n"
-		   "  --sort=KEY              report: order by total (default), mean, p95 or calls\n"
-		   "  -o, --output=FILE       baseline export: write to FILE, not standard output\n"
-		   "  --current               baseline export: the current statistics\n"
-		   "  --name=NAME             baseline import: store under NAME, not the file's name\n"
-		   "  --replace               baseline save, import: replace a baseline of that name\n"
-		   "  --if-exists             baseline drop: no error if there is no such baseline\n"
-		   "  --kind=KIND             events: only of KIND (slow_plan, seq_scan, n_plus_one,\n"
-		   "                          row_by_row_dml)\n"
-		   "  --since=TIME            events: since a timestamp, or an interval ago (\"1 hour\")\n"
-		   "  --limit=N               events: show the latest N (default 50)\n"
-		   "  --all-databases         events: of every database, not only the current one\n"
-		   "  --events                reset: forget the events too\n");
-	printf("\nConnection options:\n"
-		   "  -d, --dbname=DBNAME     database name, or a connection string or URI\n"
-		   "  -h, --host=HOSTNAME     database server host or socket directory\n"
-		   "  -p, --port=PORT         database server port\n"
-		   "  -U, --username=USERNAME database user name\n"
-		   "  -w, --no-password       never prompt for password\n"
-		   "  -W, --password          force password prompt\n");
-	printf("\nOther options:\n"
-		   "  -V, --version           output version information, then exit\n"
-		   "  -?, --help              show this help, then exit\n");
-	printf("\nThe environment variables PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD,\n"
-		   "PGSERVICE and the others of libpq are used as by psql.\n");
-	printf("\nExit status: 0 fine, 1 check found violations or regressions,\n"
-		   "2 usage, connection or server error.\n");
+	out_printf("%s checks query performance against the budgets and baselines of the\n"
+			   "perfguard PostgreSQL extension, and reports what it measured.\n\n",
+			   PFG_PROGNAME);
+	out_printf("Usage:\n");
+	out_printf("  %s [OPTION]... COMMAND [ARGUMENT]... [OPTION]...\n\n", PFG_PROGNAME);
+	out_printf("Commands:\n"
+			   "  check                   budget violations and, with a baseline, regressions\n"
+			   "                          (exit 1 when there is any)\n"
+			   "  report                  the top statements with their latencies and flags\n"
+			   "  baseline save NAME      store the current statistics as baseline NAME\n"
+			   "  baseline export NAME    write baseline NAME as a JSON document\n"
+			   "  baseline export --current  write the current statistics, without storing them\n"
+			   "  baseline import FILE    store the baseline document in FILE (\"-\": stdin)\n"
+			   "  baseline list           the stored baselines\n"
+			   "  baseline drop NAME      remove baseline NAME\n"
+			   "  events                  recent events: slow plans, sequential scans, N+1, ...\n"
+			   "  reset                   forget the statistics of every statement\n");
+	out_printf("\nCommand options:\n"
+			   "  --format=FORMAT         text (default), json, junit or markdown\n"
+			   "                          (check and report: all four; baseline list, events:\n"
+			   "                          text, json, markdown)\n"
+			   "  --baseline=NAME         check: compare with the stored baseline NAME\n"
+			   "  --baseline-file=FILE    check: compare with the baseline document in FILE\n"
+			   "  -v, --verbose           check: show captured plans; events: show plans in full\n"
+			   "  --top=N                 report: show N statements (default 20)\n"
+			   "  --sort=KEY              report: order by total (default), mean, p95 or calls\n"
+			   "  -o, --output=FILE       baseline export: write to FILE, not standard output\n"
+			   "  --current               baseline export: the current statistics\n"
+			   "  --name=NAME             baseline import: store under NAME, not the file's name\n"
+			   "  --replace               baseline save, import: replace a baseline of that name\n"
+			   "  --if-exists             baseline drop: no error if there is no such baseline\n"
+			   "  --kind=KIND             events: only of KIND (slow_plan, seq_scan, n_plus_one,\n"
+			   "                          row_by_row_dml)\n"
+			   "  --since=TIME            events: since a timestamp, or an interval ago (\"1 hour\")\n"
+			   "  --limit=N               events: show the latest N (default 50)\n"
+			   "  --all-databases         events: of every database, not only the current one\n"
+			   "  --events                reset: forget the events too\n");
+	out_printf("\nConnection options:\n"
+			   "  -d, --dbname=DBNAME     database name, or a connection string or URI\n"
+			   "  -h, --host=HOSTNAME     database server host or socket directory\n"
+			   "  -p, --port=PORT         database server port\n"
+			   "  -U, --username=USERNAME database user name\n"
+			   "  -w, --no-password       never prompt for password\n"
+			   "  -W, --password          force password prompt\n");
+	out_printf("\nOther options:\n"
+			   "  -V, --version           output version information, then exit\n"
+			   "  -?, --help              show this help, then exit\n");
+	out_printf("\nThe environment variables PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD,\n"
+			   "PGSERVICE and the others of libpq are used as by psql.\n");
+	out_printf("\nExit status: 0 fine, 1 check found violations or regressions,\n"
+			   "2 usage, connection or server error.\n");
 }
 
 /*
@@ -199,13 +200,14 @@ usage(void)
 static void PFG_PRINTF(1, 2) PFG_NORETURN
 usage_error(const char *fmt,...)
 {
-	char		text[1024];
+	PfgBuf		text;
 	va_list		ap;
 
+	buf_init(&text);
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	buf_vprintf(&text, fmt, ap);
 	va_end(ap);
-	pfg_error("%s", text);
+	pfg_error("%s", text.data);
 	pfg_hint("Try \"%s --help\" for more information.", PFG_PROGNAME);
 	pfg_exit(PFG_EXIT_ERROR);
 }
@@ -245,8 +247,11 @@ parse_format(const char *value, char *letter)
 
 /*
  * prompt_password
- *		Read a password from the terminal without echo; NULL when there
- *		is no terminal.  The result is malloc'd.
+ *		Read a password of any length from the terminal without echo; NULL
+ *		when there is no terminal.  The result is malloc'd; the caller
+ *		clears it with forget_password().  The password is read byte by
+ *		byte with read(), so that no stdio buffer keeps a copy, and a
+ *		buffer that grows is cleared before it is freed.
  */
 static char *
 prompt_password(void)
@@ -254,9 +259,12 @@ prompt_password(void)
 	FILE	   *tty = fopen("/dev/tty", "r+");
 	struct termios saved,
 				noecho;
-	char		line[1024];
 	bool		restore = false;
-	size_t		len;
+	bool		oom = false;
+	char	   *pw;
+	size_t		len = 0,
+				cap = 128;
+	char		c = 0;
 
 	if (tty == NULL)
 		return NULL;
@@ -269,16 +277,59 @@ prompt_password(void)
 	}
 	fputs("Password: ", tty);
 	fflush(tty);
-	if (fgets(line, sizeof(line), tty) == NULL)
-		line[0] = '\0';
+	pw = malloc(cap);
+	while (pw != NULL)
+	{
+		ssize_t		n = read(fileno(tty), &c, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || c == '\n')
+			break;
+		if (len + 1 == cap)
+		{
+			/* not realloc(), which could leave a copy behind */
+			char	   *bigger = malloc(cap * 2);
+
+			if (bigger != NULL)
+				memcpy(bigger, pw, len);
+			pfg_clear_secret(pw, cap);
+			free(pw);
+			pw = bigger;
+			cap *= 2;
+			if (pw == NULL)
+				break;
+		}
+		pw[len++] = c;
+	}
+	pfg_clear_secret(&c, sizeof(c));
+	oom = (pw == NULL);
+	if (pw != NULL)
+		pw[len] = '\0';
+	/* the terminal gets its echo back, even when the program ends here */
 	if (restore)
 		tcsetattr(fileno(tty), TCSAFLUSH, &saved);
 	fputs("\n", tty);
 	fclose(tty);
-	len = strlen(line);
-	if (len > 0 && line[len - 1] == '\n')
-		line[len - 1] = '\0';
-	return pfg_strdup(line);
+	if (oom)
+		pfg_fatal("out of memory");
+	return pw;
+}
+
+/*
+ * forget_password
+ *		Clear a password from memory (pfg_clear_secret(): not a store the
+ *		compiler may drop) and free it.  libpq has its own copy for the
+ *		connection, which PQfinish() clears.
+ */
+static void
+forget_password(char **password)
+{
+	if (*password == NULL)
+		return;
+	pfg_clear_secret(*password, strlen(*password));
+	free(*password);
+	*password = NULL;
 }
 
 /*
@@ -286,7 +337,9 @@ prompt_password(void)
  *		Connect as libpq's conventions say (psql's order: the expanded
  *		--dbname wins over -h -p -U), asking for a password when the
  *		server wants one and -w was not given.  Sets pfg_conn; exits 2 if
- *		the connection fails.
+ *		the connection fails.  A password read from the terminal is
+ *		cleared as soon as the connection is made or has failed, on every
+ *		path.
  */
 static void
 connect_db(const PfgOptions *opts)
@@ -323,7 +376,10 @@ connect_db(const PfgOptions *opts)
 
 		conn = PQconnectdbParams(keywords, values, 1);
 		if (conn == NULL)
+		{
+			forget_password(&password);
 			pfg_fatal("could not connect to database: out of memory");
+		}
 		again = false;
 		if (PQstatus(conn) == CONNECTION_BAD && PQconnectionNeedsPassword(conn) &&
 			password == NULL && !opts->no_password)
@@ -337,7 +393,7 @@ connect_db(const PfgOptions *opts)
 			}
 		}
 	} while (again);
-	free(password);
+	forget_password(&password);
 	pfg_conn = conn;
 	if (PQstatus(conn) == CONNECTION_BAD)
 		pfg_fatal("%s", PQerrorMessage(conn));
@@ -421,7 +477,7 @@ main(int argc, char **argv)
 	char		format_letter = 't';
 	int			c,
 				i;
-	char		cmdname[64];
+	PfgBuf		cmdname;
 	int			words;
 
 	memset(&opts, 0, sizeof(opts));
@@ -435,11 +491,13 @@ main(int argc, char **argv)
 		if (is_arg(argv[i], "--help", "-?"))
 		{
 			usage();
+			pfg_finish_output();
 			exit(PFG_EXIT_OK);
 		}
 		if (is_arg(argv[i], "--version", "-V"))
 		{
-			puts(PFG_PROGNAME " (perfguard) " PFG_CLIENT_VERSION);
+			out_puts(PFG_PROGNAME " (perfguard) " PFG_CLIENT_VERSION "\n");
+			pfg_finish_output();
 			exit(PFG_EXIT_OK);
 		}
 	}
@@ -550,11 +608,13 @@ main(int argc, char **argv)
 	words = strcmp(argv[optind], "baseline") == 0 ? 2 : 1;
 	if (words == 2 && optind + 1 >= argc)
 		usage_error("baseline needs a subcommand: save, export, import, list or drop");
-	snprintf(cmdname, sizeof(cmdname), "%s%s%s", argv[optind],
-			 words == 2 ? " " : "", words == 2 ? argv[optind + 1] : "");
+	buf_init(&cmdname);
+	buf_printf(&cmdname, "%s%s%s", argv[optind],
+			   words == 2 ? " " : "", words == 2 ? argv[optind + 1] : "");
 	for (i = 0; i < (int) (sizeof(commands) / sizeof(commands[0])); i++)
-		if (strcmp(commands[i].name, cmdname) == 0)
+		if (strcmp(commands[i].name, cmdname.data) == 0)
 			cmd = &commands[i];
+	buf_free(&cmdname);
 	if (cmd == NULL)
 		usage_error(words == 2 ? "unknown baseline subcommand \"%s\"" : "unknown command \"%s\"",
 					argv[optind + words - 1]);

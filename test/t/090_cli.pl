@@ -17,7 +17,16 @@
 #    many testcases and failures as it says, markdown;
 #  - unknown baselines and malformed baseline files: exit 2;
 #  - events with --kind, --since, --verbose, --format json;
-#  - reset (and --events), and a user who may not reset.
+#  - reset (and --events), and a user who may not reset;
+#  - standard output that cannot be written (/dev/full), for every command
+#    and format: exit 2 and the error, nothing else; -o FILE that cannot be
+#    written (/dev/full, a file size limit): exit 2, an existing file left
+#    as it was, no temporary file left behind;
+#  - messages of any length (a server error of more than 8 kB, a long
+#    usage error) printed whole;
+#  - check --baseline-file sends the document once (counted in the server
+#    log, log_statement = all for the client's session);
+#  - -W: a password of 2000 characters, read from a terminal (a pty).
 #
 # Only deterministic facts are checked: counts, texts, flags and exit
 # codes, never a timing.
@@ -48,6 +57,12 @@ perfguard.capture_min_duration = 0
 perfguard.capture_interval = 0
 perfguard.seqscan_min_rows = 1000
 });
+# one role that must give its password (first line: the first match wins)
+my $hba = $node->data_dir . '/pg_hba.conf';
+my $hba_text = slurp_file($hba);
+open(my $hba_fh, '>', $hba) or die "could not write $hba: $!";
+print $hba_fh "local all cli_pw scram-sha-256\n", $hba_text;
+close $hba_fh;
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION perfguard');
 $node->safe_psql('postgres', 'CREATE DATABASE plain');
@@ -63,21 +78,23 @@ my $tmp = PostgreSQL::Test::Utils::tempdir();
 # Helpers
 #
 
-# cli(\@args, [stdin => text, env => {..}, conn => 0]): run the client,
-# connected to the node unless conn => 0; returns (exit code, stdout,
-# stderr)
+# cli(\@args, [stdin => text, env => {..}, conn => 0, stdout => FILE,
+# wrap => [command...]]): run the client, connected to the node unless
+# conn => 0, its standard output into FILE if given, through the wrap
+# command (which execs its arguments) if given; returns (exit code,
+# stdout, stderr)
 sub cli
 {
 	my ($args, %opt) = @_;
 	my ($out, $err) = ('', '');
-	my @cmd = ($cli);
+	my @cmd = (@{ $opt{wrap} // [] }, $cli);
 	push @cmd, '-h', $node->host, '-p', $node->port, '-d', 'postgres'
 	  unless defined $opt{conn} && !$opt{conn};
 	push @cmd, @$args;
 	local %ENV = (%ENV, %{ $opt{env} // {} });
 	my $in = $opt{stdin} // '';
 	print('# Running: ' . join(' ', @cmd) . "\n");
-	IPC::Run::run(\@cmd, '<', \$in, '>', \$out, '2>', \$err);
+	IPC::Run::run(\@cmd, '<', \$in, '>', $opt{stdout} // \$out, '2>', \$err);
 	die "perfguard died of signal " . ($? & 127) if $? & 127;
 	return ($? >> 8, $out, $err);
 }
@@ -366,6 +383,7 @@ is_deeply([ map { $_->{name} } @$doc ], ['ci'], 'baseline list json: ci');
 my $file = "$tmp/perf-baseline.json";
 $out = cli_ok([ 'baseline', 'export', 'ci', '-o', $file ], 'baseline export -o');
 like($out, qr/\ABaseline "ci" exported to "\Q$file\E"\.\n\z/, 'baseline export -o: says where');
+ok(-s $file > 1024, 'the exported file is larger than 1 kB (the limit of a test below)');
 my $bdoc = json_ok(slurp_file($file), 'the exported file');
 is($bdoc->{format}, 'perfguard-baseline', 'exported file: format');
 my ($bgrp) = grep { $_->{fingerprint} eq $grp_fp } @{ $bdoc->{statements} };
@@ -546,6 +564,141 @@ foreach my $against ([ '--baseline-file', $before ], [ '--baseline', 'before' ])
 	like($out, qr/^\| \Q$grp_fp\E \| /m, "check markdown against the $what: the lookups");
 	like($out, qr/<details><summary>New statements, not in the baseline \([1-9][0-9]*\)<\/summary>/,
 		"check markdown against the $what: new statements folded");
+}
+
+#
+# check --baseline-file sends the document once: with log_statement = all
+# for the client's session, the server logs every statement it runs with
+# its parameters, and the document's name is in no other text
+#
+my $marked = "$tmp/marked.json";
+my $mdoc = JSON::PP->new->utf8->decode(slurp_file($before));
+$mdoc->{name} = 'cli-document-sent-once';
+open($fh, '>', $marked) or die;
+print $fh JSON::PP->new->utf8->canonical->pretty->encode($mdoc);
+close $fh;
+my $log_offset = -s $node->logfile;
+($rc, $out, $err) = cli([ 'check', '--baseline-file', $marked, '--format', 'json' ],
+	env => { PGOPTIONS => '-c log_statement=all' });
+is($rc, 1, 'check --baseline-file with log_statement = all: exit 1 (the regressions)');
+json_ok($out, 'check --baseline-file with log_statement = all');
+my $sent = () = slurp_file($node->logfile, $log_offset) =~ /cli-document-sent-once/g;
+is($sent, 1, 'check --baseline-file: the document is sent to the server once');
+
+#
+# Standard output that cannot be written (a full disk): exit 2 with the
+# error, and nothing else on stderr, whatever the command, the format and
+# the check's verdict (the checks against $before find regressions: 1)
+#
+my $enospc = "perfguard: error: could not write to standard output: No space left on device\n";
+foreach my $case (
+	[ ['--help'], 0 ],
+	[ ['--version'], 0 ],
+	(map { [ [ 'check', '--format', $_ ], 1 ] } qw(text json junit markdown)),
+	(map { [ [ 'check', '--baseline-file', $before, '--verbose', '--format', $_ ], 1 ] }
+	  qw(text json junit markdown)),
+	(map { [ [ 'report', '--format', $_ ], 1 ] } qw(text json junit markdown)),
+	(map { [ [ 'events', '--format', $_ ], 1 ] } qw(text json markdown)),
+	(map { [ [ 'baseline', 'list', '--format', $_ ], 1 ] } qw(text json markdown)),
+	[ [ 'baseline', 'export', 'ci' ], 1 ],
+	[ [ 'baseline', 'export', '--current', '-o', '-' ], 1 ],
+	[ [ 'baseline', 'export', 'ci', '-o', "$tmp/written.json" ], 1 ])
+{
+	my ($args, $conn) = @$case;
+	my $name = join(' ', @$args) . ' > /dev/full';
+	($rc, $out, $err) = cli($args, conn => $conn, stdout => '/dev/full');
+	is($rc, 2, "$name: exit 2");
+	is($err, $enospc, "$name: the error, and nothing else");
+}
+
+#
+# -o FILE: written whole or not at all
+#
+cli_fails([ 'baseline', 'export', 'ci', '-o', '/dev/full' ], 2,
+	qr/\Aperfguard: error: could not write file "\/dev\/full": No space left on device\n\z/,
+	'baseline export -o /dev/full');
+ok(-c '/dev/full', 'baseline export -o /dev/full: /dev/full is still there');
+
+# a file size limit of 1 kB or less (ulimit -f: blocks of 512 or 1024
+# bytes), SIGXFSZ ignored: writes past it fail with EFBIG
+my @fsize_limit = ('sh', '-c', 'ulimit -f 1 && trap "" XFSZ && exec "$@"', 'sh');
+my $kept = "$tmp/kept.json";
+open($fh, '>', $kept) or die;
+print $fh "the previous baseline\n";
+close $fh;
+($rc, $out, $err) = cli([ 'baseline', 'export', 'ci', '-o', $kept ], wrap => \@fsize_limit);
+is($rc, 2, 'baseline export -o FILE past the file size limit: exit 2');
+like($err, qr/\Aperfguard: error: could not write file "\Q$kept\E": File too large\n\z/,
+	'baseline export -o FILE past the file size limit: message');
+is(-e $kept ? slurp_file($kept) : undef, "the previous baseline\n",
+	'baseline export -o FILE that failed: FILE is as it was');
+is_deeply([ glob("$tmp/kept.json?*") ], [], 'baseline export -o FILE that failed: no temporary file left');
+($rc, $out, $err) = cli([ 'baseline', 'export', 'ci', '-o', "$tmp/new.json" ], wrap => \@fsize_limit);
+is($rc, 2, 'baseline export -o NEWFILE past the file size limit: exit 2');
+ok(!-e "$tmp/new.json", 'baseline export -o NEWFILE that failed: no file');
+is_deeply([ glob("$tmp/new.json*") ], [], 'baseline export -o NEWFILE that failed: no temporary file left');
+
+# a file that may not be written is not replaced (though its directory
+# may be written; root may write any file)
+SKIP:
+{
+	skip 'root may write any file', 3 if $> == 0;
+	my $readonly = "$tmp/readonly.json";
+	open($fh, '>', $readonly) or die;
+	print $fh "read-only\n";
+	close $fh;
+	chmod(0444, $readonly) or die;
+	cli_fails([ 'baseline', 'export', 'ci', '-o', $readonly ], 2,
+		qr/\Aperfguard: error: could not open file "\Q$readonly\E" for writing: Permission denied\n\z/,
+		'baseline export -o READONLY');
+	is(slurp_file($readonly), "read-only\n", 'baseline export -o READONLY: the file is as it was');
+}
+
+# a file that is replaced keeps its mode, and a symbolic link stays one
+open($fh, '>>', $kept) or die;
+close $fh;
+chmod(0640, $kept) or die;
+symlink($kept, "$tmp/link.json") or die;
+cli_ok([ 'baseline', 'export', 'ci', '-o', "$tmp/link.json" ], 'baseline export -o LINK');
+ok(-l "$tmp/link.json", 'baseline export -o LINK: the link is still a link');
+is_deeply(json_ok(slurp_file($kept), 'the file LINK points to'), $bdoc,
+	'baseline export -o LINK: the file it points to has the document');
+is((stat($kept))[2] & 07777, 0640, 'baseline export -o FILE: FILE keeps its mode');
+is_deeply([ glob("$tmp/kept.json?*") ], [], 'baseline export -o FILE: no temporary file left');
+
+#
+# Messages of any length are printed whole
+#
+my $long_name = 'n' x 9000;
+cli_fails([ 'check', '--baseline', $long_name ], 2,
+	qr/\Aperfguard: error: perfguard baseline "\Q$long_name\E" does not exist\nperfguard: hint: /,
+	'a server message longer than 8 kB');
+my $long_value = 'v' x 2000;
+($rc, $out, $err) = cli([ 'report', '--sort', $long_value ], conn => 0);
+like($err, qr/\Aperfguard: error: invalid value "\Q$long_value\E" for option --sort: total, mean, p95 or calls\n/,
+	'a usage error longer than 1 kB');
+
+#
+# -W: a password of 2000 characters, typed on the terminal (a pty, which
+# becomes the client's controlling terminal) once the prompt is there
+#
+my $password = join('', map { chr(ord('a') + $_ % 26) } 1 .. 2000);
+sql("CREATE ROLE cli_pw LOGIN PASSWORD '$password'");
+{
+	my ($in, $tty, $perr) = ('', '', '');
+	my @cmd = ($cli, '-h', $host, '-p', $port, '-d', 'postgres', '-U', 'cli_pw', '-W',
+		'report', '--top', '1');
+	print('# Running: ' . join(' ', @cmd) . " (with a pty)\n");
+	my $h = IPC::Run::start(\@cmd, '<pty<', \$in, '>pty>', \$tty, '2>', \$perr,
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	$h->pump while $tty !~ /Password: / && $h->pumpable;
+	$in .= "$password\n";
+	$h->finish;
+	is($h->result(0), 0, '-W with a password of 2000 characters: exit 0');
+	is($perr, '', '-W with a password of 2000 characters: nothing on stderr');
+	like($tty, qr/\APassword: .*statements in database "postgres"/s,
+		'-W: the prompt, then the report');
+	unlike($tty, qr/\Q@{[ substr($password, 0, 26) ]}\E/, '-W: the password is not echoed');
 }
 
 #
