@@ -422,7 +422,7 @@ breach_words(const PfgBreach *b, const PfgFound *found)
 void
 pfg_budget_prepare(void)
 {
-	if (pfg_enforce != PFG_ENFORCE_OFF && pfg_shared != NULL &&
+	if (pfg_enforce_level() != PFG_ENFORCE_OFF && pfg_shared != NULL &&
 		!IsInParallelMode())
 		budget_refresh();
 }
@@ -457,7 +457,7 @@ pfg_budget_enforce(uint64 fingerprint, double ms, uint64 rows, int64 blocks,
 	StringInfoData detail;
 	PfgFound	none;
 
-	if (pfg_enforce == PFG_ENFORCE_OFF || fingerprint == 0)
+	if (pfg_enforce_level() == PFG_ENFORCE_OFF || fingerprint == 0)
 		return false;
 	entry = budget_hash ? hash_search(budget_hash, &fingerprint, HASH_FIND, NULL) : NULL;
 	if (entry == NULL && !have_default)
@@ -535,7 +535,7 @@ pfg_budget_enforce(uint64 fingerprint, double ms, uint64 rows, int64 blocks,
 						 breach_words(&breaches[i], found),
 						 breaches[i].from_default ? " (default budget)" : "");
 
-	ereport((pfg_enforce == PFG_ENFORCE_ERROR && may_fail) ? ERROR : WARNING,
+	ereport((pfg_enforce_level() == PFG_ENFORCE_ERROR && may_fail) ? ERROR : WARNING,
 			(errcode(ERRCODE_PFG_BUDGET),
 			 errmsg("statement with fingerprint %lld broke its perfguard budget: it %s",
 					(long long) (int64) fingerprint,

@@ -45,7 +45,9 @@ int			pfg_nplus1_threshold = 10;
 int			pfg_row_by_row_threshold = 50;
 int			pfg_nplus1_window = 1000;
 int			pfg_nplus1_action = PFG_NPLUS1_LOG;
+int			pfg_nplus1_action_floor = PFG_NPLUS1_LOG;
 int			pfg_enforce = PFG_ENFORCE_OFF;
+int			pfg_enforce_floor = PFG_ENFORCE_OFF;
 
 /*
  * The parsed perfguard.seqscan_ignore: count, then that many NUL-terminated
@@ -428,6 +430,28 @@ pfg_define_gucs(void)
 							 &pfg_enforce,
 							 PFG_ENFORCE_OFF, enforce_options,
 							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	/*
+	 * The floors: set by superusers (also through ALTER ROLE/DATABASE ...
+	 * SET), the level applied is the stricter of the floor and the
+	 * session's own setting, so a session can make enforcement stricter,
+	 * never looser.
+	 */
+	DefineCustomEnumVariable("perfguard.enforce_floor",
+							 "Sets the least that perfguard.enforce does, whatever a session sets.",
+							 "The level applied is the stricter of perfguard.enforce and this.  Only superusers can set it.",
+							 &pfg_enforce_floor,
+							 PFG_ENFORCE_OFF, enforce_options,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("perfguard.nplus1_action_floor",
+							 "Sets the least that perfguard.nplus1_action does, whatever a session sets.",
+							 "The action applied is the stricter of perfguard.nplus1_action and this.  Only superusers can set it.",
+							 &pfg_nplus1_action_floor,
+							 PFG_NPLUS1_LOG, nplus1_action_options,
+							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("perfguard");

@@ -75,12 +75,31 @@ extern int	pfg_nplus1_threshold;	/* -1: off */
 extern int	pfg_row_by_row_threshold;	/* -1: off */
 extern int	pfg_nplus1_window;	/* ms; 0: transactions only */
 extern int	pfg_nplus1_action;
+extern int	pfg_nplus1_action_floor;
 
 /* budgets */
 extern int	pfg_enforce;
+extern int	pfg_enforce_floor;
 
 extern bool pfg_seqscan_ignored(Oid nspid, const char *relname);
 
 extern void pfg_define_gucs(void);
+
+/*
+ * The levels applied: the stricter of a session's setting and the floor a
+ * superuser set.
+ */
+static inline int
+pfg_enforce_level(void)
+{
+	return pfg_enforce > pfg_enforce_floor ? pfg_enforce : pfg_enforce_floor;
+}
+
+static inline int
+pfg_nplus1_level(void)
+{
+	return pfg_nplus1_action > pfg_nplus1_action_floor ?
+		pfg_nplus1_action : pfg_nplus1_action_floor;
+}
 
 #endif							/* PFG_GUC_H */

@@ -363,7 +363,7 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	}
 
 	/* read the budgets here, if needed: the end of an execution reads nothing */
-	if (stats && pfg_enforce != PFG_ENFORCE_OFF)
+	if (stats && pfg_enforce_level() != PFG_ENFORCE_OFF)
 		pfg_budget_prepare();
 
 	if (prev_ExecutorStart)
@@ -523,7 +523,7 @@ run_done(PfgExec *ex, uint64 count)
 	{
 		if (count == 0 || queryDesc->estate->es_processed < count)
 			exec_complete(ex);
-		else if (pfg_enforce != PFG_ENFORCE_OFF && !ex->reported)
+		else if (pfg_enforce_level() != PFG_ENFORCE_OFF && !ex->reported)
 			exec_running(ex);
 	}
 }
@@ -694,7 +694,7 @@ exec_verdicts(const PfgVerdict *v)
 		return;
 	if (v->repeat.kind != PFG_EVENT_NONE)
 		pfg_nplus1_act(&v->repeat, v->may_fail);
-	if (pfg_enforce != PFG_ENFORCE_OFF)
+	if (pfg_enforce_level() != PFG_ENFORCE_OFF)
 		pfg_budget_enforce(v->fingerprint, v->ms, v->rows, v->blocks,
 						   &v->found, false, v->reported, v->may_fail);
 }

@@ -425,9 +425,9 @@ pfg_nplus1_act(const PfgRepeatFound *found, bool may_fail)
 	int			level;
 	bool		n_plus_one = (found->kind == PFG_EVENT_N_PLUS_ONE);
 
-	if (found->kind == PFG_EVENT_NONE || pfg_nplus1_action == PFG_NPLUS1_LOG)
+	if (found->kind == PFG_EVENT_NONE || pfg_nplus1_level() == PFG_NPLUS1_LOG)
 		return;
-	level = (pfg_nplus1_action == PFG_NPLUS1_ERROR && may_fail) ? ERROR : WARNING;
+	level = (pfg_nplus1_level() == PFG_NPLUS1_ERROR && may_fail) ? ERROR : WARNING;
 
 	initStringInfo(&detail);
 	appendStringInfo(&detail, "Statement: %s", found->query);
