@@ -427,6 +427,45 @@ pfg_budget_prepare(void)
 		budget_refresh();
 }
 
+/*
+ * limit_from
+ *		The limits that give limit i of a statement: its own budget's, else
+ *		the default budget's; NULL if neither sets it.
+ */
+static const PfgLimits *
+limit_from(const PfgBudgetEntry *entry, int i)
+{
+	if (entry != NULL && (entry->limits.set & (1 << i)))
+		return &entry->limits;
+	if (have_default && (default_limits.set & (1 << i)))
+		return &default_limits;
+	return NULL;
+}
+
+/*
+ * pfg_budget_breaks
+ *		Has an execution being fetched in pieces broken max_ms, max_rows or
+ *		max_blocks by now?  Judges only; reports nothing.
+ */
+bool
+pfg_budget_breaks(uint64 fingerprint, double ms, uint64 rows, int64 blocks)
+{
+	PfgBudgetEntry *entry;
+	const PfgLimits *from;
+
+	if (fingerprint == 0)
+		return false;
+	entry = budget_hash ? hash_search(budget_hash, &fingerprint, HASH_FIND, NULL) : NULL;
+	if (entry == NULL && !have_default)
+		return false;
+	return ((from = limit_from(entry, PFG_LIMIT_MAX_MS)) != NULL &&
+			ms > from->value[PFG_LIMIT_MAX_MS]) ||
+		((from = limit_from(entry, PFG_LIMIT_MAX_ROWS)) != NULL &&
+		 (double) rows > from->value[PFG_LIMIT_MAX_ROWS]) ||
+		((from = limit_from(entry, PFG_LIMIT_MAX_BLOCKS)) != NULL &&
+		 (double) blocks > from->value[PFG_LIMIT_MAX_BLOCKS]);
+}
+
 /* The limits one execution can break while it is still being fetched. */
 #define RUNNING_LIMIT(i) \
 	((i) == PFG_LIMIT_MAX_MS || (i) == PFG_LIMIT_MAX_ROWS || \
@@ -476,12 +515,7 @@ pfg_budget_enforce(uint64 fingerprint, double ms, uint64 rows, int64 blocks,
 
 		if (running ? !RUNNING_LIMIT(i) : (skip_running && RUNNING_LIMIT(i)))
 			continue;
-
-		if (entry != NULL && (entry->limits.set & (1 << i)))
-			from = &entry->limits;
-		else if (have_default && (default_limits.set & (1 << i)))
-			from = &default_limits;
-		else
+		if ((from = limit_from(entry, i)) == NULL)
 			continue;
 
 		switch ((PfgLimit) i)

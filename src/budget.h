@@ -13,6 +13,8 @@
 extern void pfg_budget_init(void);
 extern void pfg_budget_announce(void);
 extern void pfg_budget_prepare(void);
+extern bool pfg_budget_breaks(uint64 fingerprint, double ms, uint64 rows,
+							  int64 blocks);
 extern bool pfg_budget_enforce(uint64 fingerprint, double ms, uint64 rows,
 							   int64 blocks, const PfgFound *found,
 							   bool running, bool skip_running, bool may_fail);

@@ -540,6 +540,9 @@ pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 {
 	PfgExec    *ex = exec_find(queryDesc);
 
+	/* a portal resumed (no new ExecutorStart) is the client's statement now */
+	if (nesting_level == 0)
+		pfg_nplus1_top(queryDesc->plannedstmt->queryId);
 	if (ex == NULL)
 	{
 		run_nested(queryDesc, direction, count, execute_once);
@@ -739,6 +742,19 @@ exec_running(PfgExec *ex)
 	}
 	if (own)
 		return;
+	if (pfg_enforce_level() == PFG_ENFORCE_ERROR &&
+		pfg_budget_breaks(fingerprint, INSTR_TIME_GET_MILLISEC(ex->elapsed),
+						  ex->rows,
+						  ex->blocks.shared_hit + ex->blocks.shared_read))
+	{
+		/*
+		 * This fetch fails: account the execution as it stands first, so
+		 * that the statistics and the reports show the breach that failed
+		 * it, and give every verdict it has earned.
+		 */
+		exec_complete(ex);
+		return;
+	}
 	ex->reported = pfg_budget_enforce(fingerprint,
 									  INSTR_TIME_GET_MILLISEC(ex->elapsed),
 									  ex->rows,

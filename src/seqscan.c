@@ -39,6 +39,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/plancat.h"
+#include "storage/bufmgr.h"
 #include "storage/bufpage.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -58,19 +59,24 @@
 /*
  * table_rows
  *		Estimated rows of the table a sequential scan read; 0 when the scan
- *		never started.
+ *		never started.  A scan under a Gather whose workers ran may have been
+ *		run by the workers only (a single-copy Gather, force_parallel_mode):
+ *		the leader's node then has no scan of its own, and the table's
+ *		current size is asked of the storage manager.
  */
 static double
-table_rows(SeqScanState *node)
+table_rows(SeqScanState *node, bool by_workers)
 {
 	TableScanDesc scan = node->ss.ss_currentScanDesc;
 	Relation	rel = node->ss.ss_currentRelation;
 	BlockNumber nblocks;
 	double		density;
 
-	if (scan == NULL || rel == NULL)
+	if (rel == NULL || (scan == NULL && !by_workers))
 		return 0;
-	if (rel->rd_rel->relam == HEAP_TABLE_AM_OID)
+	if (scan == NULL)
+		nblocks = RelationGetNumberOfBlocks(rel);
+	else if (rel->rd_rel->relam == HEAP_TABLE_AM_OID)
 		nblocks = ((HeapScanDesc) scan)->rs_nblocks;
 	else
 		nblocks = rel->rd_rel->relpages;
@@ -95,13 +101,14 @@ typedef struct FindContext
 {
 	PfgSeqScanHits *hits;
 	int			flagged;
+	bool		by_workers;		/* under a Gather whose workers ran */
 } FindContext;
 
 /* Judge one sequential scan node. */
 static void
 check_scan(SeqScanState *node, FindContext *ctx)
 {
-	double		rows = table_rows(node);
+	double		rows = table_rows(node, ctx->by_workers);
 	Relation	rel;
 
 	if (rows < pfg_seqscan_min_rows || rows <= 0)
@@ -128,7 +135,11 @@ check_scan(SeqScanState *node, FindContext *ctx)
 static void
 find_scans(PlanState *ps, FindContext *ctx)
 {
-	check_stack_depth();
+	bool		save_by_workers = ctx->by_workers;
+
+	/* a plan too deep to walk is not judged; never an ERROR from here */
+	if (stack_is_too_deep())
+		return;
 	while (ps != NULL)
 	{
 		ListCell   *lc;
@@ -137,6 +148,15 @@ find_scans(PlanState *ps, FindContext *ctx)
 		{
 			case T_SeqScanState:
 				check_scan((SeqScanState *) ps, ctx);
+				break;
+			case T_GatherState:
+				/* what is below ran in the workers too (or only there) */
+				if (((GatherState *) ps)->nworkers_launched > 0)
+					ctx->by_workers = true;
+				break;
+			case T_GatherMergeState:
+				if (((GatherMergeState *) ps)->nworkers_launched > 0)
+					ctx->by_workers = true;
 				break;
 			case T_AppendState:
 				for (int i = 0; i < ((AppendState *) ps)->as_nplans; i++)
@@ -172,6 +192,7 @@ find_scans(PlanState *ps, FindContext *ctx)
 			find_scans(ps->righttree, ctx);
 		ps = ps->lefttree;
 	}
+	ctx->by_workers = save_by_workers;
 }
 
 /*
@@ -186,6 +207,7 @@ pfg_seqscan_find(QueryDesc *queryDesc, PfgSeqScanHits *hits)
 
 	ctx.hits = hits;
 	ctx.flagged = 0;
+	ctx.by_workers = false;
 	find_scans(queryDesc->planstate, &ctx);
 	hits->count = Min(ctx.flagged, PFG_SEQSCAN_KEEP);
 	return ctx.flagged;
