@@ -639,7 +639,7 @@ exec_detect(PfgExec *ex, double ms, PfgFound *found, PfgRepeatFound *repeat)
 }
 
 /*
- * What an execution's verdicts need, copied out of its record, which is
+ * What an execution's verdicts need, taken from its record, which is
  * released with the executor's memory.
  */
 typedef struct PfgVerdict
@@ -651,17 +651,20 @@ typedef struct PfgVerdict
 	double		ms;
 	uint64		rows;
 	int64		blocks;
-	PfgFound	found;
+	const PfgFound *found;		/* the record's, or found_copy */
+	PfgFound	found_copy;
 	PfgRepeatFound repeat;
 } PfgVerdict;
 
 /*
  * exec_account
  *		Run the detectors on an execution that has come to its end, account
- *		it in the statistics table, and fill in *v for exec_verdicts.
+ *		it in the statistics table, and fill in *v for exec_verdicts.  With
+ *		copy, v keeps its own copy of what the detectors found (the record
+ *		is about to be released with the executor's memory).
  */
 static void
-exec_account(PfgExec *ex, PfgVerdict *v, bool may_fail)
+exec_account(PfgExec *ex, PfgVerdict *v, bool may_fail, bool copy)
 {
 	QueryDesc  *queryDesc = ex->queryDesc;
 
@@ -682,7 +685,13 @@ exec_account(PfgExec *ex, PfgVerdict *v, bool may_fail)
 										 queryDesc->plannedstmt->queryId,
 										 false, ex->toplevel, v->ms, ex->rows,
 										 &ex->blocks, &ex->found, &v->own);
-	v->found = ex->found;
+	if (copy)
+	{
+		v->found_copy = ex->found;
+		v->found = &v->found_copy;
+	}
+	else
+		v->found = &ex->found;
 }
 
 /*
@@ -699,7 +708,7 @@ exec_verdicts(const PfgVerdict *v)
 		pfg_nplus1_act(&v->repeat, v->may_fail);
 	if (pfg_enforce_level() != PFG_ENFORCE_OFF)
 		pfg_budget_enforce(v->fingerprint, v->ms, v->rows, v->blocks,
-						   &v->found, false, v->reported, v->may_fail);
+						   v->found, false, v->reported, v->may_fail);
 }
 
 /*
@@ -714,7 +723,7 @@ exec_complete(PfgExec *ex)
 {
 	PfgVerdict	v;
 
-	exec_account(ex, &v, true);
+	exec_account(ex, &v, true, false);
 	exec_verdicts(&v);
 }
 
@@ -780,7 +789,7 @@ pfg_ExecutorEnd(QueryDesc *queryDesc)
 	 * dropped at COMMIT, which a verdict must not fail.
 	 */
 	if (judge)
-		exec_account(ex, &v, queryDesc->operation != CMD_SELECT);
+		exec_account(ex, &v, queryDesc->operation != CMD_SELECT, true);
 
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);

@@ -97,7 +97,7 @@ static PfgScope session_scope = {.generation = 1};
 static bool exit_callback_set = false;
 
 /* The client's statement under way, the parent of nested repetitions. */
-static uint64 top_queryid = 0;	/* the client's statement under way */
+uint64		pfg_nplus1_top_queryid = 0;	/* the client's statement under way */
 
 /*
  * scope_end
@@ -153,19 +153,6 @@ pfg_nplus1_init(void)
 	RegisterXactCallback(xact_callback, NULL);
 }
 
-/*
- * pfg_nplus1_top
- *		Note the client's statement that has started, whose nested
- *		statements will name it as their parent.  Only its queryid is kept:
- *		its text belongs to its portal, which can be gone by the time a
- *		nested statement of another portal reports (hooks.c finds the text
- *		of an execution still under way instead).
- */
-void
-pfg_nplus1_top(uint64 queryid)
-{
-	top_queryid = queryid;
-}
 
 /*
  * scope_slot
@@ -234,15 +221,15 @@ report(PfgDetect *d, PfgScope *s, PfgRepeat *r, PfgEventKind kind,
 
 	pfg_detect_text(d);
 	if (r->parent_queryid != 0 && r->parent_toplevel && !r->toplevel &&
-		r->parent_queryid == top_queryid &&
-		pfg_top_statement(top_queryid, &top_text, &location, &len, &utility))
+		r->parent_queryid == pfg_nplus1_top_queryid &&
+		pfg_top_statement(pfg_nplus1_top_queryid, &top_text, &location, &len, &utility))
 	{
 		/* a nested statement's parent is the client's statement under way */
 		const char *text = CleanQuerytext(top_text, &location, &len);
 		int			norm_len;
 		bool		own;
 
-		parent_fingerprint = pfg_identify(top_queryid, utility, text, len,
+		parent_fingerprint = pfg_identify(pfg_nplus1_top_queryid, utility, text, len,
 										  &parent, &norm_len, &own);
 	}
 	else if (r->parent_queryid != 0)
@@ -379,7 +366,7 @@ pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
 			r->first_at = now;
 			if (!d->toplevel)
 			{
-				r->parent_queryid = top_queryid;
+				r->parent_queryid = pfg_nplus1_top_queryid;
 				r->parent_toplevel = true;
 			}
 			else if (s->prev_queryid != 0 && s->prev_queryid != d->queryid)

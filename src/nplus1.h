@@ -24,7 +24,19 @@ typedef struct PfgRepeatFound
 } PfgRepeatFound;
 
 extern void pfg_nplus1_init(void);
-extern void pfg_nplus1_top(uint64 queryid);
+/*
+ * The queryid of the client's statement under way, whose nested statements
+ * name it as their parent.  Only the queryid is kept: its text belongs to
+ * its portal, which can be gone by the time a nested statement of another
+ * portal reports (hooks.c finds the text of an execution still under way).
+ */
+extern uint64 pfg_nplus1_top_queryid;
+
+static inline void
+pfg_nplus1_top(uint64 queryid)
+{
+	pfg_nplus1_top_queryid = queryid;
+}
 
 /* hooks.c: the text of the client's statement under way */
 extern bool pfg_top_statement(uint64 queryid, const char **text,
