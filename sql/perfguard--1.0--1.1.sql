@@ -10,6 +10,11 @@
 -- baselines and baseline documents of 1.0 are refused with a hint to
 -- capture or export them again.
 --
+-- Arguments (1.1): every function of the API gives a NULL argument a
+-- defined meaning or refuses it (22004), and refuses values out of range
+-- (22023); a flag that is NULL never replaces or drops anything.  Baseline
+-- documents are checked value by value by every function that reads one.
+--
 
 -- A statement's text is analyzed where it is given: in the caller's
 -- search_path, so these two no longer pin one.  Every name in their bodies
@@ -48,42 +53,127 @@ RETURNS boolean
 LANGUAGE sql
 RETURN perfguard.drop_budget(perfguard.fingerprint(query));
 
+-- No statement has fingerprint 0 (perfguard's "none").  The text of the
+-- statement comes from the statistics when perfguard is preloaded; setting
+-- a budget does not need it.
+CREATE OR REPLACE FUNCTION set_budget(
+    fingerprint bigint,
+    max_ms double precision DEFAULT NULL,
+    mean_ms double precision DEFAULT NULL,
+    p95_ms double precision DEFAULT NULL,
+    max_rows bigint DEFAULT NULL,
+    max_blocks bigint DEFAULT NULL,
+    max_calls_per_xact bigint DEFAULT NULL,
+    allow_seqscan boolean DEFAULT NULL,
+    allow_nplus1 boolean DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    qtext text;
+BEGIN
+    IF fingerprint IS NULL THEN
+        RAISE EXCEPTION 'perfguard.set_budget needs a statement'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'For the budget of every statement, use perfguard.set_default_budget().';
+    END IF;
+    IF fingerprint = 0 THEN
+        RAISE EXCEPTION 'no statement has fingerprint 0'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'perfguard.fingerprint(text) gives the fingerprint of a statement; perfguard.statements lists those that ran.';
+    END IF;
+    BEGIN
+        SELECT s.query INTO qtext FROM perfguard.statements s
+         WHERE s.fingerprint = set_budget.fingerprint;
+    EXCEPTION WHEN object_not_in_prerequisite_state THEN
+        qtext := NULL;      -- not preloaded: no statistics, so no text
+    END;
+    PERFORM perfguard.store_budget(fingerprint, qtext, max_ms, mean_ms, p95_ms,
+                                   max_rows, max_blocks, max_calls_per_xact,
+                                   allow_seqscan, allow_nplus1);
+    RETURN fingerprint;
+END
+$$;
+
+-- A NULL statement is an error, as for set_budget (NULL is not the default
+-- budget here).  drop_budget(text) of NULL comes here too.
+CREATE OR REPLACE FUNCTION drop_budget(fingerprint bigint)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF fingerprint IS NULL THEN
+        RAISE EXCEPTION 'perfguard.drop_budget needs a statement'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'To remove the default budget, use perfguard.drop_default_budget().';
+    END IF;
+    DELETE FROM perfguard.budgets b WHERE b.fingerprint = drop_budget.fingerprint;
+    RETURN FOUND;
+END
+$$;
+
 COMMENT ON FUNCTION fingerprint(text) IS
     'the fingerprint of one statement, analyzed in the current database and search_path';
 
--- Budgets of 1.0: fingerprint their texts again, in the default search_path.
+-- Budgets of 1.0: fingerprint their texts again, in the search_path the
+-- session would have without the script's (that of the database, the role
+-- or the connection; by default "$user", public).  The budget set last
+-- comes first: when two texts that 1.0 held apart are now one statement, it
+-- is the one that gets the statement.  Those that cannot be fingerprinted
+-- keep 1.0's fingerprint (no statement has it) and are listed, each with
+-- the reason.  Only the texts are read in that search_path: every other
+-- name here is resolved in the script's, where pg_catalog comes first.
 DO $$
 DECLARE
     b record;
     fp bigint;
+    other text;
     lost text[] := '{}';
     saved text := pg_catalog.current_setting('search_path');
+    texts_path text := (SELECT s.reset_val FROM pg_catalog.pg_settings s
+                         WHERE s.name = 'search_path');
 BEGIN
-    PERFORM pg_catalog.set_config('search_path', '"$user", public', true);
-    FOR b IN SELECT * FROM perfguard.budgets WHERE fingerprint IS NOT NULL ORDER BY updated_at LOOP
+    FOR b IN SELECT ctid, * FROM perfguard.budgets WHERE fingerprint IS NOT NULL
+              ORDER BY updated_at DESC, fingerprint LOOP
         BEGIN
             IF b.query IS NULL THEN
-                RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed';
+                lost := lost || format('%s: it has no text (it was set by fingerprint)', b.fingerprint);
+                CONTINUE;
             END IF;
+            -- (an error undoes the set_config with the rest of this block)
+            PERFORM pg_catalog.set_config('search_path', texts_path, true);
             fp := perfguard.fingerprint(b.query);
-            UPDATE perfguard.budgets SET fingerprint = fp WHERE fingerprint = b.fingerprint;
+            PERFORM pg_catalog.set_config('search_path', saved, true);
+            SELECT o.query INTO other FROM perfguard.budgets o
+             WHERE o.fingerprint = fp AND o.ctid <> b.ctid;
+            IF FOUND THEN
+                lost := lost || format('%s, "%s": the same statement as the budget of "%s", set after it',
+                                       b.fingerprint, left(regexp_replace(b.query, '\s+', ' ', 'g'), 100),
+                                       left(regexp_replace(other, '\s+', ' ', 'g'), 100));
+                CONTINUE;
+            END IF;
+            UPDATE perfguard.budgets SET fingerprint = fp WHERE ctid = b.ctid;
         EXCEPTION WHEN OTHERS THEN
-            lost := lost || format('%s (%s)', b.fingerprint, coalesce(b.query, 'no text'));
+            lost := lost || format('%s, "%s": %s', b.fingerprint,
+                                   left(regexp_replace(b.query, '\s+', ' ', 'g'), 100), SQLERRM);
         END;
     END LOOP;
-    PERFORM pg_catalog.set_config('search_path', saved, true);
     IF cardinality(lost) > 0 THEN
         RAISE WARNING 'perfguard could not fingerprint % of its budgets again', cardinality(lost)
-              USING DETAIL = 'These budgets keep their fingerprints of perfguard 1.0, which no statement has any more: '
-                             || array_to_string(lost, '; '),
-                    HINT = 'Set them again with perfguard.set_budget(), in a session whose search_path finds their tables, and drop the old ones with perfguard.drop_budget(fingerprint).';
+              USING DETAIL = E'These budgets keep their fingerprints of perfguard 1.0, which no statement has any more:\n'
+                             || array_to_string(lost, E'\n'),
+                    HINT = 'Drop them with perfguard.drop_budget(fingerprint), and set those still wanted again with perfguard.set_budget() in a session whose search_path finds their tables.';
     END IF;
 END
 $$;
 
 -- Baselines: which fingerprints their rows carry (NULL: those of 1.0).
+-- No default: the functions that store a baseline say 2, and a row that
+-- does not say (one of 1.0, or restored from a dump of 1.0 into a fresh
+-- 1.1) is taken for one of 1.0.
 ALTER TABLE perfguard.baselines ADD COLUMN fingerprint_version integer;
-ALTER TABLE perfguard.baselines ALTER COLUMN fingerprint_version SET DEFAULT 2;
 COMMENT ON COLUMN perfguard.baselines.fingerprint_version IS
     '2: fingerprints of analyzed statements (perfguard 1.1); NULL: of perfguard 1.0, which no longer match';
 
@@ -95,6 +185,11 @@ AS $$
 DECLARE
     version integer;
 BEGIN
+    IF baseline IS NULL THEN
+        RAISE EXCEPTION 'baseline must not be NULL'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Name a stored baseline, or give a baseline document (jsonb).';
+    END IF;
     SELECT b.fingerprint_version INTO version
       FROM perfguard.baselines b WHERE b.name = stored_rows.baseline;
     IF NOT FOUND THEN
@@ -121,6 +216,82 @@ BEGIN
               FROM perfguard.baseline_statements s
              WHERE s.baseline = stored_rows.baseline;
     END IF;
+END
+$$;
+
+-- Storing baselines: the rows say which fingerprints they carry; a NULL
+-- flag is an error, so that nothing is replaced or dropped by accident.
+CREATE OR REPLACE FUNCTION baseline_capture(name text, replace boolean DEFAULT false)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'name must not be NULL'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'A perfguard baseline needs a name.';
+    END IF;
+    IF name = '' THEN
+        RAISE EXCEPTION 'a perfguard baseline needs a name'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF replace IS NULL THEN
+        RAISE EXCEPTION 'replace must not be NULL'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Pass replace => true to replace a baseline of that name, false (the default) not to.';
+    END IF;
+    IF EXISTS (SELECT FROM perfguard.baselines b WHERE b.name = baseline_capture.name) THEN
+        IF NOT replace THEN
+            RAISE EXCEPTION 'perfguard baseline "%" already exists', name
+                  USING ERRCODE = 'duplicate_object',
+                        HINT = 'Drop it with perfguard.baseline_drop(), or pass replace => true.';
+        END IF;
+        PERFORM perfguard.baseline_drop(name);
+    END IF;
+    INSERT INTO perfguard.baselines
+           (name, captured_at, database, server_version_num, perfguard_version,
+            fingerprint_version)
+    VALUES (name, now(), current_database(),
+            current_setting('server_version_num')::integer,
+            (SELECT i.version FROM perfguard.info() i), 2);
+    INSERT INTO perfguard.baseline_statements
+    SELECT * FROM perfguard.current_rows(name);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    UPDATE perfguard.baselines b SET statements = n WHERE b.name = baseline_capture.name;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION baseline_drop(name text, missing_ok boolean DEFAULT false)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'name must not be NULL'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'The stored baselines are listed in the table perfguard.baselines.';
+    END IF;
+    IF missing_ok IS NULL THEN
+        RAISE EXCEPTION 'missing_ok must not be NULL'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Pass missing_ok => true to return false for a baseline that does not exist, false (the default) for an error.';
+    END IF;
+    DELETE FROM perfguard.baseline_statements s WHERE s.baseline = baseline_drop.name;
+    DELETE FROM perfguard.baselines b WHERE b.name = baseline_drop.name;
+    IF NOT FOUND THEN
+        IF missing_ok THEN
+            RETURN false;
+        END IF;
+        RAISE EXCEPTION 'perfguard baseline "%" does not exist', name
+              USING ERRCODE = 'undefined_object',
+                    HINT = 'The stored baselines are listed in the table perfguard.baselines.';
+    END IF;
+    RETURN true;
 END
 $$;
 
@@ -179,13 +350,58 @@ BEGIN
 END
 $$;
 
+-- Numbers of a document: those that are not integers are 0 or of a
+-- magnitude from 1e-300 to 1e300, so that they are double precision values
+-- (and sums of a few of them are too).
+CREATE OR REPLACE FUNCTION doc_number(o jsonb, key text, path text, required boolean DEFAULT false,
+                                      integral boolean DEFAULT false)
+RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := o -> key;
+    n numeric;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        IF required THEN
+            PERFORM perfguard.doc_fault(format('%s.%s is missing', path, key));
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(v) = 'number' THEN
+        n := v::numeric;
+    ELSIF integral AND jsonb_typeof(v) = 'string' AND v #>> '{}' ~ '^-?[0-9]{1,40}$' THEN
+        n := (v #>> '{}')::numeric;
+    ELSE
+        PERFORM perfguard.doc_fault(format('%s.%s is not a number', path, key));
+    END IF;
+    IF integral AND (n <> trunc(n) OR n < -9223372036854775808 OR n > 9223372036854775807) THEN
+        PERFORM perfguard.doc_fault(format('%s.%s is not a 64-bit integer', path, key));
+    END IF;
+    IF NOT integral AND (abs(n) > 1e300 OR (n <> 0 AND abs(n) < 1e-300)) THEN
+        PERFORM perfguard.doc_fault(format('%s.%s is out of range', path, key));
+    END IF;
+    RETURN n;
+END
+$$;
+
+-- The members of a document outside "statements", checked for every
+-- function that reads a document.
 CREATE OR REPLACE FUNCTION doc_check_header(doc jsonb)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    svn numeric;
 BEGIN
-    IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
+    IF doc IS NULL THEN
+        RAISE EXCEPTION 'the baseline document is NULL'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Baseline documents are written by perfguard.baseline_export().';
+    END IF;
+    IF jsonb_typeof(doc) <> 'object' THEN
         PERFORM perfguard.doc_fault('it is not a JSON object');
     END IF;
     IF doc -> 'format' IS DISTINCT FROM '"perfguard-baseline"'::jsonb THEN
@@ -213,9 +429,297 @@ BEGIN
     IF jsonb_typeof(doc -> 'statements') IS DISTINCT FROM 'array' THEN
         PERFORM perfguard.doc_fault('"statements" is missing or not an array');
     END IF;
-    PERFORM perfguard.doc_number(doc, 'server_version_num', 'the document', false, true);
+    svn := perfguard.doc_number(doc, 'server_version_num', 'the document', false, true);
+    IF svn < 150000 OR svn > 2147483647 THEN
+        PERFORM perfguard.doc_fault(format('"server_version_num" is out of range: %s is not the version number of PostgreSQL 15 or later', svn));
+    END IF;
     IF jsonb_typeof(doc -> 'name') NOT IN ('string', 'null') THEN
         PERFORM perfguard.doc_fault('"name" is not a string');
     END IF;
+    IF jsonb_typeof(doc -> 'database') NOT IN ('string', 'null') THEN
+        PERFORM perfguard.doc_fault('"database" is not a string');
+    END IF;
+    IF jsonb_typeof(doc -> 'perfguard_version') NOT IN ('string', 'null') THEN
+        PERFORM perfguard.doc_fault('"perfguard_version" is not a string');
+    END IF;
+    -- an ISO 8601 date and time (or date): not "yesterday", "now", "epoch"
+    -- or "infinity", which PostgreSQL reads too
+    IF jsonb_typeof(doc -> 'captured_at') = 'string' THEN
+        IF doc ->> 'captured_at' !~* '^[0-9]{4}-[0-9]{2}-[0-9]{2}([t ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(z|[+-][0-9]{2}(:?[0-9]{2}){0,2})?)?$' THEN
+            PERFORM perfguard.doc_fault('"captured_at" is not a timestamp');
+        END IF;
+        BEGIN
+            PERFORM (doc ->> 'captured_at')::timestamptz;
+        EXCEPTION WHEN data_exception THEN
+            PERFORM perfguard.doc_fault('"captured_at" is not a timestamp');
+        END;
+    ELSIF jsonb_typeof(doc -> 'captured_at') <> 'null' THEN
+        PERFORM perfguard.doc_fault('"captured_at" is not a timestamp');
+    END IF;
 END
 $$;
+
+-- The statements of a document: no statement has fingerprint 0; a
+-- histogram has each bucket once, and no more executions than calls.
+CREATE OR REPLACE FUNCTION doc_rows(doc jsonb, name text)
+RETURNS SETOF baseline_statements
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st jsonb;
+    pair jsonb;
+    i integer := 0;
+    path text;
+    r perfguard.baseline_statements;
+    hist bigint[];
+    buckets integer[];
+    total numeric;
+BEGIN
+    PERFORM perfguard.doc_check_header(doc);
+    FOR st IN SELECT e FROM jsonb_array_elements(doc -> 'statements') e LOOP
+        path := format('statements[%s]', i);
+        IF jsonb_typeof(st) <> 'object' THEN
+            PERFORM perfguard.doc_fault(format('%s is not an object', path));
+        END IF;
+        r.baseline := name;
+        r.fingerprint := perfguard.doc_number(st, 'fingerprint', path, true, true);
+        IF r.fingerprint = 0 THEN
+            PERFORM perfguard.doc_fault(format('%s.fingerprint is 0, which no statement has', path));
+        END IF;
+        IF jsonb_typeof(st -> 'query') NOT IN ('string', 'null') THEN
+            PERFORM perfguard.doc_fault(format('%s.query is not a string', path));
+        END IF;
+        r.query := st ->> 'query';
+        r.calls := perfguard.doc_number(st, 'calls', path, true, true);
+        r.mean_ms := perfguard.doc_number(st, 'mean_ms', path);
+        r.stddev_ms := perfguard.doc_number(st, 'stddev_ms', path);
+        r.p50_ms := perfguard.doc_number(st, 'p50_ms', path);
+        r.p95_ms := perfguard.doc_number(st, 'p95_ms', path);
+        r.p99_ms := perfguard.doc_number(st, 'p99_ms', path);
+        r.max_ms := perfguard.doc_number(st, 'max_ms', path);
+        r.rows_per_call := perfguard.doc_number(st, 'rows_per_call', path);
+        r.blocks_per_call := perfguard.doc_number(st, 'blocks_per_call', path);
+        r.calls_per_xact := perfguard.doc_number(st, 'calls_per_xact', path);
+        r.max_calls_per_xact := perfguard.doc_number(st, 'max_calls_per_xact', path, false, true);
+        r.plan_shape := perfguard.doc_number(st, 'plan_shape', path, false, true);
+        r.seq_scans := perfguard.doc_number(st, 'seq_scans', path, false, true);
+        r.n_plus_one := perfguard.doc_number(st, 'n_plus_one', path, false, true);
+        r.row_by_row_dml := perfguard.doc_number(st, 'row_by_row_dml', path, false, true);
+        IF r.calls < 0 OR least(r.mean_ms, r.stddev_ms, r.p50_ms, r.p95_ms, r.p99_ms,
+                                r.max_ms, r.rows_per_call, r.blocks_per_call,
+                                r.calls_per_xact, r.max_calls_per_xact, r.seq_scans,
+                                r.n_plus_one, r.row_by_row_dml) < 0 THEN
+            PERFORM perfguard.doc_fault(format('%s has a negative count or time', path));
+        END IF;
+        hist := NULL;
+        IF jsonb_typeof(st -> 'latency_histogram') = 'array' THEN
+            hist := '{}';
+            buckets := '{}';
+            total := 0;
+            FOR pair IN SELECT e FROM jsonb_array_elements(st -> 'latency_histogram') e LOOP
+                IF jsonb_typeof(pair) <> 'array' OR jsonb_array_length(pair) <> 2 OR
+                   jsonb_typeof(pair -> 0) <> 'number' OR jsonb_typeof(pair -> 1) <> 'number' OR
+                   (pair ->> 0) !~ '^[0-9]{1,3}$' OR (pair ->> 0)::integer > 263 OR
+                   (pair ->> 1) !~ '^[0-9]{1,18}$' THEN
+                    PERFORM perfguard.doc_fault(format('%s.latency_histogram has an entry that is not a [bucket, count] pair', path));
+                END IF;
+                IF (pair ->> 0)::integer = ANY (buckets) THEN
+                    PERFORM perfguard.doc_fault(format('%s.latency_histogram has bucket %s more than once', path, pair -> 0));
+                END IF;
+                buckets := buckets || (pair ->> 0)::integer;
+                hist := hist || ARRAY[(pair ->> 0)::bigint, (pair ->> 1)::bigint];
+                total := total + (pair ->> 1)::numeric;
+            END LOOP;
+            IF total > r.calls THEN
+                PERFORM perfguard.doc_fault(format('%s.latency_histogram counts %s executions, more than its %s calls',
+                                                   path, total, r.calls));
+            END IF;
+        ELSIF st ? 'latency_histogram' AND jsonb_typeof(st -> 'latency_histogram') <> 'null' THEN
+            PERFORM perfguard.doc_fault(format('%s.latency_histogram is not an array', path));
+        END IF;
+        r.latency_hist := hist;
+        RETURN NEXT r;
+        i := i + 1;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION baseline_import(doc jsonb, name text DEFAULT NULL, replace boolean DEFAULT false)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target text;
+    rows perfguard.baseline_statements[];
+BEGIN
+    IF name = '' THEN
+        RAISE EXCEPTION 'a perfguard baseline needs a name'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Leave name out (or NULL) for the name the document gives.';
+    END IF;
+    IF replace IS NULL THEN
+        RAISE EXCEPTION 'replace must not be NULL'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Pass replace => true to replace a baseline of that name, false (the default) not to.';
+    END IF;
+    PERFORM perfguard.doc_check_header(doc);
+    target := coalesce(name, doc ->> 'name');
+    IF target IS NULL OR target = '' THEN
+        RAISE EXCEPTION 'the baseline document has no name'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Give one: perfguard.baseline_import(doc, name => ''...'').';
+    END IF;
+    rows := perfguard.doc_rows_checked(doc, target);
+    IF EXISTS (SELECT FROM perfguard.baselines b WHERE b.name = target) THEN
+        IF NOT replace THEN
+            RAISE EXCEPTION 'perfguard baseline "%" already exists', target
+                  USING ERRCODE = 'duplicate_object',
+                        HINT = 'Drop it with perfguard.baseline_drop(), import under another name, or pass replace => true.';
+        END IF;
+        PERFORM perfguard.baseline_drop(target);
+    END IF;
+    -- doc_check_header has checked captured_at and server_version_num
+    INSERT INTO perfguard.baselines
+           (name, captured_at, database, server_version_num, perfguard_version,
+            imported_at, statements, fingerprint_version)
+    VALUES (target, coalesce((doc ->> 'captured_at')::timestamptz, now()), doc ->> 'database',
+            (doc ->> 'server_version_num')::numeric::integer, doc ->> 'perfguard_version',
+            now(), cardinality(rows), 2);
+    INSERT INTO perfguard.baseline_statements SELECT * FROM unnest(rows);
+    RETURN target;
+END
+$$;
+
+-- The thresholds of the regression report: NULL is an error (leave an
+-- argument out for its default); NaN and values out of range too.
+-- min_effect and tolerance stop at 1e6, where "never" has long been
+-- reached and a product with a value of a document still fits.
+CREATE OR REPLACE FUNCTION compare(base baseline_statements[], cur baseline_statements[],
+                                   same_major boolean, min_calls integer,
+                                   min_effect double precision, tolerance double precision,
+                                   min_confidence double precision)
+RETURNS TABLE (fingerprint bigint, query text, kind text,
+               baseline_value double precision, current_value double precision,
+               baseline_calls bigint, current_calls bigint, test text,
+               confidence double precision, message text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    arg record;
+BEGIN
+    FOR arg IN
+        SELECT * FROM (VALUES ('min_calls', compare.min_calls::float8, 30::float8),
+                              ('min_effect', compare.min_effect, 0.2),
+                              ('tolerance', compare.tolerance, 0.1),
+                              ('min_confidence', compare.min_confidence, 0.99)) AS a(name, value, dflt)
+         WHERE value IS NULL
+    LOOP
+        RAISE EXCEPTION '% must not be NULL', arg.name
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = format('Leave it out for its default, %s.', arg.dflt);
+    END LOOP;
+    IF min_calls < 2 THEN
+        RAISE EXCEPTION 'min_calls must be 2 or more' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF min_effect = 'NaN' OR min_effect < 0 OR min_effect > 1e6 THEN
+        RAISE EXCEPTION 'min_effect must be a fraction from 0 to 1000000, e.g. 0.2 for 20%%, not %', min_effect
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF tolerance = 'NaN' OR tolerance < 0 OR tolerance > 1e6 THEN
+        RAISE EXCEPTION 'tolerance must be a fraction from 0 to 1000000, e.g. 0.1 for 10%%, not %', tolerance
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF min_confidence = 'NaN' OR min_confidence < 0 OR min_confidence >= 1 THEN
+        RAISE EXCEPTION 'min_confidence must be at least 0 and less than 1, e.g. 0.99, not %', min_confidence
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    WITH j AS (
+        SELECT c.fingerprint AS fp, coalesce(c.query, b.query) AS q,
+               b.calls AS bc, c.calls AS cc,
+               b.mean_ms AS bm, c.mean_ms AS cm, b.stddev_ms AS bs, c.stddev_ms AS cs,
+               b.p95_ms AS bp, c.p95_ms AS cp,
+               b.rows_per_call AS br, c.rows_per_call AS cr,
+               b.blocks_per_call AS bb, c.blocks_per_call AS cb,
+               b.calls_per_xact AS bx, c.calls_per_xact AS cx,
+               b.plan_shape AS bps, c.plan_shape AS cps,
+               coalesce(b.seq_scans, 0) AS bss, coalesce(c.seq_scans, 0) AS css,
+               coalesce(b.n_plus_one, 0) + coalesce(b.row_by_row_dml, 0) AS bn,
+               coalesce(c.n_plus_one, 0) + coalesce(c.row_by_row_dml, 0) AS cn,
+               b.latency_hist AS bh, c.latency_hist AS ch
+          FROM unnest(base) b JOIN unnest(cur) c ON c.fingerprint = b.fingerprint),
+    t AS (
+        SELECT j.*,
+               CASE WHEN bc >= min_calls AND cc >= min_calls AND cm >= bm * (1 + min_effect)
+                    THEN perfguard.welch_test(bc, bm, bs, cc, cm, cs) END AS p_mean,
+               CASE WHEN bc >= min_calls AND cc >= min_calls AND cp >= bp * (1 + min_effect)
+                    THEN perfguard.exceedance_test(bh, ch, 0.95) END AS p_p95
+          FROM j)
+    SELECT t.fp, t.q, x.kind, x.bv, x.cv, t.bc, t.cc, x.test, x.conf, x.msg
+      FROM t CROSS JOIN LATERAL (
+        SELECT 'blocks_per_call', bb, cb, 'exact', 1.0::float8,
+               format('it touches %s shared blocks per call; the baseline touched %s',
+                      round(cb::numeric, 1), round(bb::numeric, 1))
+         WHERE cb > bb * (1 + tolerance) AND cb - bb >= 1
+        UNION ALL
+        SELECT 'rows_per_call', br, cr, 'exact', 1.0,
+               format('it processes %s rows per call; the baseline processed %s',
+                      round(cr::numeric, 1), round(br::numeric, 1))
+         WHERE cr > br * (1 + tolerance) AND cr - br >= 1
+        UNION ALL
+        SELECT 'calls_per_xact', bx, cx, 'exact', 1.0,
+               format('it runs %s times per transaction; in the baseline %s',
+                      round(cx::numeric, 1), round(bx::numeric, 1))
+         WHERE cx > bx * (1 + tolerance) AND cx - bx >= 1
+        UNION ALL
+        SELECT 'plan_shape', NULL, NULL, 'exact', 1.0,
+               'its plan has another shape than in the baseline'
+         WHERE same_major AND bps IS NOT NULL AND cps IS NOT NULL AND bps <> cps
+        UNION ALL
+        SELECT 'seq_scan', bss, css, 'exact', 1.0,
+               format('%s of its calls read a large table with a sequential scan; none did in the baseline', css)
+         WHERE bss = 0 AND css > 0
+        UNION ALL
+        SELECT 'n_plus_one', bn, cn, 'exact', 1.0,
+               format('N+1 or row-by-row patterns it completed: %s; none in the baseline', cn)
+         WHERE bn = 0 AND cn > 0
+        UNION ALL
+        SELECT 'latency_mean', bm, cm, 'welch_t', 1 - p_mean,
+               format('its mean is %s ms over %s calls; the baseline''s was %s ms over %s calls (Welch t-test, confidence %s%%)',
+                      round(cm::numeric, 3), cc, round(bm::numeric, 3), bc,
+                      round((100 * (1 - p_mean))::numeric, 2))
+         WHERE p_mean <= 1 - min_confidence
+        UNION ALL
+        SELECT 'latency_p95', bp, cp, 'exceedance_z', 1 - p_p95,
+               format('its p95 is %s ms over %s calls; the baseline''s was %s ms over %s calls (more calls over the baseline''s p95: z-test, confidence %s%%)',
+                      round(cp::numeric, 3), cc, round(bp::numeric, 3), bc,
+                      round((100 * (1 - p_p95))::numeric, 2))
+         WHERE p_p95 <= 1 - min_confidence
+      ) AS x(kind, bv, cv, test, conf, msg)
+     ORDER BY t.fp, x.kind;
+END
+$$;
+
+-- The document's server_version_num may be written 150010.0.
+CREATE OR REPLACE FUNCTION regressions(baseline jsonb, compare_to text DEFAULT NULL,
+                                       min_calls integer DEFAULT 30,
+                                       min_effect double precision DEFAULT 0.2,
+                                       tolerance double precision DEFAULT 0.1,
+                                       min_confidence double precision DEFAULT 0.99)
+RETURNS TABLE (fingerprint bigint, query text, kind text,
+               baseline_value double precision, current_value double precision,
+               baseline_calls bigint, current_calls bigint, test text,
+               confidence double precision, message text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT * FROM perfguard.compare(
+        perfguard.doc_rows_checked(baseline, NULL),
+        perfguard.rows_of(compare_to),
+        coalesce((baseline ->> 'server_version_num')::numeric::integer / 10000 =
+                 perfguard.baseline_major(compare_to), false),
+        min_calls, min_effect, tolerance, min_confidence);
+END;

@@ -107,4 +107,72 @@ is($off->safe_psql('postgres', 'SELECT count(*) FROM perfguard.stats'),
 	'0', 'compute_query_id = off: nothing is recorded');
 $off->stop;
 
+# Which functions need shared memory, and which do not: exactly the lists of
+# docs/functions.md ("Without shared_preload_libraries").  Budgets and
+# baselines are tables: writing them and comparing stored baselines works
+# without preloading; anything that reads the statistics or the events
+# raises 55000.
+$node->start;
+$node->safe_psql(
+	'postgres', q{
+CREATE EXTENSION perfguard;
+CREATE TABLE t (id int PRIMARY KEY, v text);
+});
+my $stored_doc =
+  q{'{"format": "perfguard-baseline", "version": 2, "name": "doc", "server_version_num": 150000, "statements": [{"fingerprint": "11", "calls": 40, "rows_per_call": 1}, {"fingerprint": "12", "calls": 3}]}'};
+my @work = (
+	q{SELECT perfguard.fingerprint('SELECT v FROM t WHERE id = 1') <> 0},
+	q{SELECT perfguard.set_budget('SELECT v FROM t WHERE id = 1', max_rows => 1) <> 0},
+	q{SELECT perfguard.set_budget(12345, max_ms => 10) = 12345},
+	q{SELECT perfguard.set_default_budget(max_calls_per_xact => 20) IS NULL},
+	q{SELECT count(*) = 3 FROM perfguard.budgets},
+	q{SELECT perfguard.drop_budget('SELECT v FROM t WHERE id = 2')},
+	q{SELECT perfguard.drop_budget(12345)},
+	q{SELECT perfguard.drop_default_budget()},
+	"SELECT perfguard.baseline_import($stored_doc) = 'doc'",
+	"SELECT perfguard.baseline_import($stored_doc, 'doc2') = 'doc2'",
+	q{SELECT perfguard.baseline_export('doc') ->> 'name' = 'doc'},
+	q{SELECT count(*) = 0 FROM perfguard.regressions('doc', compare_to => 'doc2')},
+	"SELECT count(*) = 0 FROM perfguard.regressions(${stored_doc}::jsonb, compare_to => 'doc2')",
+	q{SELECT count(*) = 0 FROM perfguard.new_statements('doc', compare_to => 'doc2')},
+	"SELECT count(*) = 0 FROM perfguard.new_statements(${stored_doc}::jsonb, compare_to => 'doc2')",
+	q{SELECT perfguard.baseline_drop('doc2')},
+	q{SELECT perfguard.welch_test(30, 10, 1, 30, 20, 1) < 0.01},
+	q{SELECT perfguard.exceedance_test('{1,10}', '{1,10}') > 0.5},
+	q{SELECT count(*) = 2 FROM perfguard.baseline_statements});
+for my $sql (@work)
+{
+	($ret, $stdout, $stderr) = $node->psql('postgres', $sql);
+	is("$stdout|$stderr", 't|', "without preloading, works: $sql");
+}
+my @need = (
+	q{SELECT count(*) FROM perfguard.stats},
+	q{SELECT count(*) FROM perfguard.statements},
+	q{SELECT count(*) FROM perfguard.events},
+	# (with no budget at all, the view has no row to find calls for)
+	q{SELECT perfguard.set_default_budget(max_ms => 1); SELECT count(*) FROM perfguard.budget_list},
+	q{SELECT perfguard.info()},
+	q{SELECT perfguard.reset()},
+	q{SELECT perfguard.reset_events()},
+	q{SELECT count(*) FROM perfguard.violations()},
+	q{SELECT perfguard.assert_no_violations()},
+	q{SELECT perfguard.assert_no_violations('doc')},
+	"SELECT perfguard.assert_no_violations(${stored_doc}::jsonb)",
+	q{SELECT perfguard.baseline_capture('now')},
+	q{SELECT perfguard.baseline_export()},
+	q{SELECT count(*) FROM perfguard.regressions('doc')},
+	"SELECT count(*) FROM perfguard.regressions(${stored_doc}::jsonb)",
+	q{SELECT count(*) FROM perfguard.new_statements('doc')},
+	"SELECT count(*) FROM perfguard.new_statements(${stored_doc}::jsonb)");
+for my $sql (@need)
+{
+	($ret, $stdout, $stderr) = $node->psql('postgres',
+		"\\set VERBOSITY verbose\n$sql", on_error_stop => 0);
+	like($stderr, $error_re, "without preloading, 55000: $sql");
+}
+is($node->safe_psql('postgres', q{SELECT string_agg(name, ',') FROM perfguard.baselines}),
+	'doc', 'without preloading, nothing was captured');
+$node->safe_psql('postgres', 'DROP EXTENSION perfguard; DROP TABLE t');
+$node->stop;
+
 done_testing();
