@@ -82,7 +82,7 @@ FETCH 10 FROM c;
 CLOSE c;
 COMMIT;
 SELECT query, calls, rows, toplevel FROM perfguard.stats
- WHERE query NOT LIKE '%perfguard%' ORDER BY query COLLATE "C", toplevel;
+ WHERE query NOT LIKE '%perfguard%' ORDER BY query COLLATE "C", toplevel, rows;
 
 -- EXPLAIN runs nothing: only the command is timed; EXPLAIN ANALYZE runs
 -- its statement, which is nested
