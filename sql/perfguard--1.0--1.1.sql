@@ -723,3 +723,122 @@ BEGIN ATOMIC
                  perfguard.baseline_major(compare_to), false),
         min_calls, min_effect, tolerance, min_confidence);
 END;
+
+--
+-- Privileges (1.1).  Write functions run as the extension's owner, so that
+-- GRANT EXECUTE on one of them delegates exactly it: no table grant is
+-- needed, and none is given.  Each pins its search_path (pg_catalog first,
+-- pg_temp last) and names everything with its schema, except the two that
+-- analyze a statement's text, which must read it in the caller's
+-- search_path: their bodies name every object with its schema and use no
+-- operator.
+--
+ALTER FUNCTION set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean) SECURITY DEFINER;
+ALTER FUNCTION set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean) SECURITY DEFINER;
+ALTER FUNCTION set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean) SECURITY DEFINER;
+ALTER FUNCTION drop_budget(bigint) SECURITY DEFINER;
+ALTER FUNCTION drop_budget(text) SECURITY DEFINER;
+ALTER FUNCTION drop_default_budget() SECURITY DEFINER;
+ALTER FUNCTION baseline_capture(text, boolean) SECURITY DEFINER;
+ALTER FUNCTION baseline_import(jsonb, text, boolean) SECURITY DEFINER;
+ALTER FUNCTION baseline_drop(text, boolean) SECURITY DEFINER;
+
+-- Budget texts are given by whoever set them and can hold constants: the
+-- table is no longer readable by everyone.  The limits are.
+REVOKE SELECT ON budgets FROM PUBLIC;
+
+CREATE VIEW budget_limits AS
+    SELECT b.fingerprint, b.max_ms, b.mean_ms, b.p95_ms, b.max_rows,
+           b.max_blocks, b.max_calls_per_xact, b.allow_seqscan,
+           b.allow_nplus1, b.updated_at
+      FROM perfguard.budgets b;
+
+COMMENT ON VIEW budget_limits IS
+    'perfguard budgets without their texts: the limits of each fingerprint, and of the default budget (fingerprint NULL)';
+GRANT SELECT ON budget_limits TO PUBLIC;
+
+-- A marker: EXECUTE on it lets a role read what can hold constant values
+-- (captured plans, filters, parent texts, budget texts) of other users'
+-- statements.  Superusers always can; nobody else unless granted.
+CREATE FUNCTION read_constants()
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN true;
+
+COMMENT ON FUNCTION read_constants() IS
+    'grant EXECUTE on this to let a role read perfguard''s plans, filters and budget texts of other users'' statements, which can hold constant values';
+REVOKE ALL ON FUNCTION read_constants() FROM PUBLIC;
+
+CREATE OR REPLACE VIEW budget_list AS
+    SELECT b.fingerprint,
+           CASE WHEN b.fingerprint IS NULL THEN '(default budget)'
+                WHEN pg_catalog.has_function_privilege('perfguard.read_constants()', 'EXECUTE')
+                THEN coalesce(b.query, s.query)
+                ELSE coalesce(s.query, '<insufficient privilege>') END AS query,
+           b.max_ms, b.mean_ms, b.p95_ms, b.max_rows, b.max_blocks,
+           b.max_calls_per_xact, b.allow_seqscan, b.allow_nplus1,
+           b.updated_at, s.calls
+      FROM perfguard.budgets b
+      LEFT JOIN perfguard.statements s ON s.fingerprint = b.fingerprint;
+
+COMMENT ON VIEW budget_list IS
+    'perfguard budgets with the text of their statements and their calls so far; a budget''s own text only for superusers and roles granted EXECUTE on perfguard.read_constants()';
+
+-- violations() reads the limits, not the texts.
+CREATE OR REPLACE FUNCTION violations()
+RETURNS TABLE (fingerprint bigint, query text, limit_name text,
+               limit_value double precision, measured double precision,
+               calls bigint, budget text, severity text, message text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT s.fingerprint, s.query, l.name, l.lim, l.measured, s.calls,
+           CASE WHEN l.own THEN 'statement' ELSE 'default' END,
+           CASE WHEN l.kind = 'number' AND l.measured >= 2 * l.lim AND l.lim > 0
+                THEN 'critical' ELSE 'error' END,
+           l.message
+      FROM perfguard.statements_internal(true) s
+      LEFT JOIN perfguard.budget_limits o ON o.fingerprint = s.fingerprint
+      LEFT JOIN perfguard.budget_limits d ON d.fingerprint IS NULL
+     CROSS JOIN LATERAL (VALUES
+        ('max_ms', 'number', coalesce(o.max_ms, d.max_ms), o.max_ms IS NOT NULL,
+         s.max_exec_time,
+         format('its slowest call took %s ms; max_ms is %s',
+                round(s.max_exec_time::numeric, 3), coalesce(o.max_ms, d.max_ms))),
+        ('mean_ms', 'number', coalesce(o.mean_ms, d.mean_ms), o.mean_ms IS NOT NULL,
+         s.mean_exec_time,
+         format('its mean is %s ms over %s calls; mean_ms is %s',
+                round(s.mean_exec_time::numeric, 3), s.calls, coalesce(o.mean_ms, d.mean_ms))),
+        ('p95_ms', 'number', coalesce(o.p95_ms, d.p95_ms), o.p95_ms IS NOT NULL,
+         s.p95_exec_time,
+         format('its p95 is %s ms over %s calls; p95_ms is %s',
+                round(s.p95_exec_time::numeric, 3), s.calls, coalesce(o.p95_ms, d.p95_ms))),
+        ('max_rows', 'number', coalesce(o.max_rows, d.max_rows)::float8, o.max_rows IS NOT NULL,
+         s.max_rows::float8,
+         format('its largest call processed %s rows; max_rows is %s',
+                s.max_rows, coalesce(o.max_rows, d.max_rows))),
+        ('max_blocks', 'number', coalesce(o.max_blocks, d.max_blocks)::float8, o.max_blocks IS NOT NULL,
+         s.max_blocks::float8,
+         format('its largest call touched %s shared blocks; max_blocks is %s',
+                s.max_blocks, coalesce(o.max_blocks, d.max_blocks))),
+        ('max_calls_per_xact', 'number',
+         coalesce(o.max_calls_per_xact, d.max_calls_per_xact)::float8,
+         o.max_calls_per_xact IS NOT NULL, s.max_calls_per_xact::float8,
+         format('it ran %s times in one transaction; max_calls_per_xact is %s',
+                s.max_calls_per_xact, coalesce(o.max_calls_per_xact, d.max_calls_per_xact))),
+        ('seqscan', 'flag',
+         CASE WHEN NOT coalesce(o.allow_seqscan, d.allow_seqscan) THEN 0::float8 END,
+         o.allow_seqscan IS NOT NULL, s.seq_scans::float8,
+         format('%s of its calls read a large table with a sequential scan; allow_seqscan is false',
+                s.seq_scans)),
+        ('nplus1', 'flag',
+         CASE WHEN NOT coalesce(o.allow_nplus1, d.allow_nplus1) THEN 0::float8 END,
+         o.allow_nplus1 IS NOT NULL, (s.n_plus_one + s.row_by_row_dml)::float8,
+         format('N+1 or row-by-row patterns it completed: %s; allow_nplus1 is false',
+                s.n_plus_one + s.row_by_row_dml))
+     ) AS l(name, kind, lim, own, measured, message)
+     WHERE l.lim IS NOT NULL AND l.measured > l.lim
+       AND NOT s.own
+     ORDER BY s.fingerprint, l.name;
+END;
