@@ -125,9 +125,12 @@ SELECT perfguard.set_default_budget(max_rows => 0);
 SELECT DISTINCT query FROM perfguard.violations() ORDER BY query;
 SELECT perfguard.drop_default_budget();
 
--- others may read budgets and violations, not change them
+-- others may read the limits and violations, not a budget's text, nor change them
 SET ROLE regress_pfg_budget_user;
-SELECT count(*) > 0 AS can_read FROM perfguard.budgets;
+SELECT count(*) > 0 AS can_read FROM perfguard.budget_limits;
+\set VERBOSITY terse
+SELECT count(*) FROM perfguard.budgets;
+\set VERBOSITY default
 SELECT count(*) >= 0 AS can_report FROM perfguard.violations();
 SELECT perfguard.set_budget('SELECT 1', max_ms => 1);
 SELECT perfguard.set_default_budget(max_ms => 1);
