@@ -20,6 +20,7 @@
 #include <math.h>
 
 #include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -28,6 +29,7 @@
 #include "utils/hsearch.h"
 
 #include "compat.h"
+#include "dumpfile.h"
 #include "events.h"
 #include "identity.h"
 #include "guc.h"
@@ -35,7 +37,53 @@
 #include "stats.h"
 
 #define PFG_STATS_COLS	38
+#define PFG_STATS_QUERY_COL 5	/* the query column, 0-based */
 #define PFG_INFO_COLS	9
+
+/* The columns of perfguard.stats_internal(), as the C code builds them. */
+static const Oid stats_types[PFG_STATS_COLS] = {
+	OIDOID, OIDOID, BOOLOID, INT8OID, INT8OID,	/* userid .. fingerprint */
+	TEXTOID,					/* query */
+	INT8OID,					/* calls */
+	FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,	/* total .. stddev */
+	FLOAT8OID, FLOAT8OID, FLOAT8OID,	/* p50, p95, p99 */
+	INT8OID,					/* rows */
+	INT8OID, INT8OID, INT8OID, INT8OID, /* shared_blks_* */
+	INT8OID, INT8OID, INT8OID, INT8OID, /* local_blks_* */
+	INT8OID, INT8OID,			/* temp_blks_* */
+	INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,	/* slow_calls .. row_by_row_dml */
+	INT8OID, INT8OID, INT8OID, INT8OID, /* max_rows .. max_calls_per_xact */
+	INT8OID,					/* plan_shape */
+	TIMESTAMPTZOID, TIMESTAMPTZOID	/* first_exec_at, last_exec_at */
+};
+
+/* The columns of perfguard.info(). */
+static const Oid info_types[PFG_INFO_COLS] = {
+	TEXTOID,					/* version */
+	INT4OID,					/* max_queries */
+	INT8OID,					/* statements */
+	INT8OID,					/* evictions */
+	TIMESTAMPTZOID,				/* stats_reset */
+	INT4OID,					/* query_text_length */
+	INT8OID,					/* events */
+	INT8OID,					/* events_dropped */
+	INT8OID						/* events_memory */
+};
+
+/*
+ * A row of perfguard.stats whose text must be converted to be shown: it is
+ * built under the table's lock but for its text, a copy of which is
+ * converted after the lock is released (converting looks the conversion
+ * up in the catalogs, which is not done while an LWLock is held).
+ */
+typedef struct PfgStatsRow
+{
+	Datum		values[PFG_STATS_COLS];
+	bool		nulls[PFG_STATS_COLS];
+	char	   *text;			/* as kept, NUL-terminated */
+	int			text_len;
+	int			encoding;
+} PfgStatsRow;
 
 PG_FUNCTION_INFO_V1(perfguard_stats);
 PG_FUNCTION_INFO_V1(perfguard_reset);
@@ -45,7 +93,12 @@ PG_FUNCTION_INFO_V1(perfguard_info);
 /*
  * perfguard_stats
  *		One row per tracked statement.  showtext = false leaves the query
- *		column NULL, which saves the text conversion.
+ *		column NULL, which saves the text conversion.  A text that is not
+ *		valid in this database's encoding is shown with its bad bytes
+ *		escaped (pfg_text_to_server), so that no entry can fail the view.
+ *		Rows are put into the result under the table's shared lock, except
+ *		those whose text was recorded in a database of another encoding:
+ *		they are kept aside and finished after the lock is released.
  */
 Datum
 perfguard_stats(PG_FUNCTION_ARGS)
@@ -56,9 +109,12 @@ perfguard_stats(PG_FUNCTION_ARGS)
 	bool		read_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
 	HASH_SEQ_STATUS hs;
 	PfgEntry   *entry;
+	List	   *to_convert = NIL;
+	ListCell   *lc;
 
 	pfg_check_loaded();
 	pfg_init_materialized_srf(fcinfo);
+	pfg_check_result_type(fcinfo, rsinfo->setDesc, stats_types, PFG_STATS_COLS);
 
 	LWLockAcquire(pfg_shared->lock, LW_SHARED);
 	hash_seq_init(&hs, pfg_stats_hash());
@@ -66,13 +122,12 @@ perfguard_stats(PG_FUNCTION_ARGS)
 	{
 		Datum		values[PFG_STATS_COLS];
 		bool		nulls[PFG_STATS_COLS];
+		bool		convert_later = false;
 		PfgCounters c;
 		PfgHistogram hist;
 		uint64		counts[PFG_HIST_BUCKETS];
 		int			i = 0;
 		double		stddev;
-
-		memset(nulls, 0, sizeof(nulls));
 
 		SpinLockAcquire(&entry->mutex);
 		c = entry->counters;
@@ -83,24 +138,31 @@ perfguard_stats(PG_FUNCTION_ARGS)
 		if (c.calls == 0)
 			continue;
 
+		memset(nulls, 0, sizeof(nulls));
 		values[i++] = ObjectIdGetDatum(entry->key.userid);
 		values[i++] = ObjectIdGetDatum(entry->key.dbid);
 		values[i++] = BoolGetDatum(entry->key.toplevel);
 		values[i++] = Int64GetDatum((int64) entry->key.queryid);
 		values[i++] = Int64GetDatum((int64) entry->fingerprint);
+		Assert(i == PFG_STATS_QUERY_COL);
 		if (!showtext)
 			nulls[i++] = true;
-		else if (read_all || entry->key.userid == userid)
+		else if (!(read_all || entry->key.userid == userid))
+			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+		else if (pfg_text_converts(entry->encoding))
 		{
-			char	   *text = pg_any_to_server(entry->text, entry->text_len,
-												entry->encoding);
+			convert_later = true;
+			values[i++] = (Datum) 0;
+		}
+		else
+		{
+			char	   *text = pfg_text_to_server(entry->text, entry->text_len,
+												  entry->encoding, false);
 
 			values[i++] = CStringGetTextDatum(text);
 			if (text != entry->text)
 				pfree(text);
 		}
-		else
-			values[i++] = CStringGetTextDatum("<insufficient privilege>");
 
 		values[i++] = Int64GetDatum(c.calls);
 		values[i++] = Float8GetDatum(c.total_time);
@@ -145,9 +207,36 @@ perfguard_stats(PG_FUNCTION_ARGS)
 		values[i++] = TimestampTzGetDatum(c.last_exec);
 		Assert(i == PFG_STATS_COLS);
 
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if (convert_later)
+		{
+			PfgStatsRow *row = palloc(sizeof(PfgStatsRow));
+
+			memcpy(row->values, values, sizeof(values));
+			memcpy(row->nulls, nulls, sizeof(nulls));
+			row->text = palloc(entry->text_len + 1);
+			memcpy(row->text, entry->text, entry->text_len);
+			row->text[entry->text_len] = '\0';
+			row->text_len = entry->text_len;
+			row->encoding = entry->encoding;
+			to_convert = lappend(to_convert, row);
+		}
+		else
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(pfg_shared->lock);
+
+	foreach(lc, to_convert)
+	{
+		PfgStatsRow *row = (PfgStatsRow *) lfirst(lc);
+
+		row->values[PFG_STATS_QUERY_COL] =
+			CStringGetTextDatum(pfg_text_to_server(row->text, row->text_len,
+												   row->encoding, false));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+							 row->values, row->nulls);
+		pfree(row->text);
+	}
+	list_free_deep(to_convert);
 
 	return (Datum) 0;
 }
@@ -199,6 +288,7 @@ perfguard_info(PG_FUNCTION_ARGS)
 	pfg_check_loaded();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	pfg_check_result_type(fcinfo, tupdesc, info_types, PFG_INFO_COLS);
 
 	SpinLockAcquire(&pfg_shared->mutex);
 	evictions = pfg_shared->evictions;

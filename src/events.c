@@ -17,8 +17,8 @@
  *
  * Locking: pfg_events->lock, held exclusively to add or remove events,
  * shared to read them.  Nothing is allocated, and nothing can fail, while
- * the lock is held, except the copy made by the reading function, which
- * is taken in one piece before the lock.
+ * the lock is held: the reading function allocates room for the part of
+ * the store in use before it takes the lock, then copies it in one piece.
  *
  * The store is saved to pg_stat/perfguard_events.stat at a clean shutdown
  * and read back at the next start, like the statistics.
@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -55,6 +56,26 @@
 #define PFG_EVENTS_FORMAT	1
 
 #define PFG_EVENTS_COLS		13
+
+/* The columns of perfguard.events_internal(), as the C code builds them. */
+static const Oid events_types[PFG_EVENTS_COLS] = {
+	INT8OID,					/* event_id */
+	TIMESTAMPTZOID,				/* event_time */
+	TEXTOID,					/* kind */
+	OIDOID,						/* dbid */
+	OIDOID,						/* userid */
+	BOOLOID,					/* toplevel */
+	INT8OID,					/* fingerprint */
+	INT8OID,					/* queryid */
+	TEXTOID,					/* query */
+	FLOAT8OID,					/* duration_ms */
+	TEXTOID,					/* plan_format */
+	TEXTOID,					/* plan */
+	JSONBOID					/* detail */
+};
+
+/* perfguard.events copies the part of the store in use, and this much more. */
+#define PFG_EVENTS_COPY_SLACK	(64 * 1024)
 
 /* One stored event; its four strings follow, each NUL-terminated. */
 typedef struct PfgEventRec
@@ -363,7 +384,17 @@ pfg_event_add(const PfgEventData *ev)
 	return id;
 }
 
-/* Is this stored record sound enough to be read back? */
+/* A bool of a record, read as the byte it is: true if it is 0 or 1. */
+#define REC_BOOL_VALID(rec, field) \
+	(*((const uint8 *) (rec) + offsetof(PfgEventRec, field)) <= 1)
+
+/*
+ * rec_valid
+ *		Is this saved record sound enough to be read back: its sizes and
+ *		lengths within the file, its kind known, its bools bools, its
+ *		encoding that of a database and its strings NUL-terminated?
+ *		rec_problem checks what is in it.
+ */
 static bool
 rec_valid(const PfgEventRec *rec, Size avail)
 {
@@ -377,7 +408,11 @@ rec_valid(const PfgEventRec *rec, Size avail)
 		rec->kind <= PFG_EVENT_NONE || rec->kind > PFG_EVENT_KIND_MAX ||
 		rec->query_len < 0 || rec->plan_len < 0 || rec->detail_len < 0 ||
 		rec->private_len < 0 || rec_needed(rec) > rec->size ||
-		!PG_VALID_ENCODING(rec->encoding))
+		!PG_VALID_BE_ENCODING(rec->encoding) ||
+		!REC_BOOL_VALID(rec, toplevel) || !REC_BOOL_VALID(rec, has_plan) ||
+		!REC_BOOL_VALID(rec, plan_truncated) ||
+		!REC_BOOL_VALID(rec, detail_truncated) ||
+		!REC_BOOL_VALID(rec, has_repeat))
 		return false;
 	rec_strings(rec, &query, &plan, &detail, &private);
 	return query[rec->query_len] == '\0' && plan[rec->plan_len] == '\0' &&
@@ -385,9 +420,68 @@ rec_valid(const PfgEventRec *rec, Size avail)
 }
 
 /*
+ * rec_problem
+ *		NULL if the contents of a sound saved record (rec_valid) can be
+ *		shown by perfguard.events without an ERROR, else why not: its
+ *		strings valid in its encoding, its details JSON members as
+ *		perfguard writes them (pfg_json_members_problem), its times in
+ *		range.  Never raises an ERROR.
+ */
+static const char *
+rec_problem(const PfgEventRec *rec)
+{
+	static const char *const names[4] = {
+		"text", "plan", "detail", "private detail"
+	};
+	const int	lens[4] = {
+		rec->query_len, rec->plan_len, rec->detail_len, rec->private_len
+	};
+	const char *strings[4];
+	const char *json_problem;
+
+	rec_strings(rec, &strings[0], &strings[1], &strings[2], &strings[3]);
+	for (int i = 0; i < 4; i++)
+	{
+		if (!pfg_text_valid(strings[i], lens[i], rec->encoding))
+			return psprintf("The %s of saved event %lld is not valid in encoding %s.",
+							names[i], (long long) rec->id,
+							pg_encoding_to_char(rec->encoding));
+	}
+	for (int i = 2; i < 4; i++)
+	{
+		json_problem = pfg_json_members_problem(strings[i], lens[i], rec->encoding);
+		if (json_problem != NULL)
+			return psprintf("The %s of saved event %lld is not what perfguard writes: %s.",
+							names[i], (long long) rec->id, json_problem);
+	}
+	if (!IS_VALID_TIMESTAMP(rec->time) ||
+		!IS_VALID_TIMESTAMP(rec->repeat_first) ||
+		!IS_VALID_TIMESTAMP(rec->repeat_last))
+		return psprintf("Saved event %lld has a time out of range.",
+						(long long) rec->id);
+	return NULL;
+}
+
+/*
+ * events_size_limit
+ *		The largest events file load_events reads: see pfg_dump_limit.  A
+ *		full store writes its header, at most its size of records, and the
+ *		CRC.
+ */
+static Size
+events_size_limit(void)
+{
+	return pfg_dump_limit((uint64) MAXALIGN(sizeof(PfgEventsDumpHeader)) +
+						  events_buffer_size() + sizeof(pg_crc32c));
+}
+
+/*
  * load_events
  *		Read the events file into the (empty) store, then remove the file.
- *		Runs in the postmaster at start-up; never raises an ERROR.
+ *		Runs in the postmaster at start-up; never raises an ERROR.  Every
+ *		record is checked before any is taken (see rec_valid, rec_problem;
+ *		ids must grow, as the store's walks assume); one that fails makes
+ *		the whole file ignored, as in load_dump (src/stats.c).
  */
 static void
 load_events(void)
@@ -397,9 +491,12 @@ load_events(void)
 	Size		pos;
 	Size		body_end;
 	int64		n;
+	int64		last_id = 0;
+	const char *problem = NULL;
 
 	buf = pfg_dump_read(PFG_EVENTS_FILE, "events", PFG_EVENTS_MAGIC,
-						MAXALIGN(sizeof(hdr)), &body_end);
+						MAXALIGN(sizeof(hdr)), events_size_limit(),
+						"perfguard.events_memory", &body_end);
 	if (buf == NULL)
 		return;
 
@@ -416,19 +513,29 @@ load_events(void)
 
 	/* Check every record before taking any (records are MAXALIGNed). */
 	pos = MAXALIGN(sizeof(hdr));
-	for (n = 0; n < hdr.count && pos <= body_end; n++)
+	for (n = 0; n < hdr.count && pos <= body_end && hdr.next_id >= 1; n++)
 	{
 		PfgEventRec *rec = (PfgEventRec *) (buf + pos);
 
 		if (!rec_valid(rec, body_end - pos))
 			break;
+		if (rec->id <= last_id || rec->id >= hdr.next_id)
+		{
+			problem = "The file's event ids are not in order.";
+			break;
+		}
+		last_id = rec->id;
+		problem = rec_problem(rec);
+		if (problem != NULL)
+			break;
 		pos += rec->size;
 	}
-	if (n != hdr.count || pos != body_end || hdr.next_id < 1)
+	if (problem == NULL && (n != hdr.count || pos != body_end || hdr.next_id < 1))
+		problem = "The file's events do not match its header.";
+	if (problem != NULL)
 	{
 		pfree(buf);
-		pfg_dump_reject(PFG_EVENTS_FILE, "events",
-						"The file's events do not match its header.");
+		pfg_dump_reject(PFG_EVENTS_FILE, "events", problem);
 		return;
 	}
 
@@ -569,16 +676,65 @@ pfg_events_counts(int64 *count, int64 *dropped)
 	LWLockRelease(pfg_events->lock);
 }
 
-/* The text of a record's string, converted to the server encoding. */
+/*
+ * rec_text
+ *		A string of a record as this database shows it (pfg_text_to_server:
+ *		never an ERROR, whatever the database the event was recorded in).
+ */
 static Datum
 rec_text(const PfgEventRec *rec, const char *s, int len)
 {
-	char	   *conv = pg_any_to_server(s, len, rec->encoding);
+	char	   *conv = pfg_text_to_server(s, len, rec->encoding, false);
 	Datum		d = CStringGetTextDatum(conv);
 
 	if (conv != s)
 		pfree(conv);
 	return d;
+}
+
+/*
+ * copy_live_region
+ *		A copy of the store's records, oldest first, unrolled (palloc'd in
+ *		the current context); *used is its size.  Only the part in use is
+ *		copied and allocated, not the whole store: its size is read under
+ *		the lock, the copy allocated without it (nothing is allocated while
+ *		the lock is held), and taken if the region still fits.  Events added
+ *		in between can make it grow: after two tries, room for the whole
+ *		store is taken, which always fits.
+ */
+static char *
+copy_live_region(uint64 *used)
+{
+	char	   *copy = NULL;
+	uint64		room = 0;
+	uint64		start;
+
+	for (int tries = 0;; tries++)
+	{
+		LWLockAcquire(pfg_events->lock, LW_SHARED);
+		*used = pfg_events->tail - pfg_events->head;
+		if (copy != NULL && *used <= room)
+			break;				/* with the lock held */
+		LWLockRelease(pfg_events->lock);
+		if (copy != NULL)
+			pfree(copy);
+		room = (tries < 2) ? Min(*used + PFG_EVENTS_COPY_SLACK, pfg_events->size) :
+			pfg_events->size;
+		copy = MemoryContextAllocHuge(CurrentMemoryContext, Max(room, 1));
+	}
+
+	start = pfg_events->head % pfg_events->size;
+	/* the live region, unrolled: from the head to the end, then the rest */
+	if (start + *used <= pfg_events->size)
+		memcpy(copy, pfg_events->buf + start, *used);
+	else
+	{
+		memcpy(copy, pfg_events->buf + start, pfg_events->size - start);
+		memcpy(copy + pfg_events->size - start, pfg_events->buf,
+			   *used - (pfg_events->size - start));
+	}
+	LWLockRelease(pfg_events->lock);
+	return copy;
 }
 
 /*
@@ -594,26 +750,13 @@ perfguard_events(PG_FUNCTION_ARGS)
 	bool		read_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
 	char	   *copy;
 	uint64		used;
-	uint64		start;
 	StringInfoData detail;
 
 	pfg_check_loaded();
 	pfg_init_materialized_srf(fcinfo);
+	pfg_check_result_type(fcinfo, rsinfo->setDesc, events_types, PFG_EVENTS_COLS);
 
-	copy = MemoryContextAllocHuge(CurrentMemoryContext, pfg_events->size);
-	LWLockAcquire(pfg_events->lock, LW_SHARED);
-	used = pfg_events->tail - pfg_events->head;
-	start = pfg_events->head % pfg_events->size;
-	/* the live region, unrolled: from the head to the end, then the rest */
-	if (start + used <= pfg_events->size)
-		memcpy(copy, pfg_events->buf + start, used);
-	else
-	{
-		memcpy(copy, pfg_events->buf + start, pfg_events->size - start);
-		memcpy(copy + pfg_events->size - start, pfg_events->buf,
-			   used - (pfg_events->size - start));
-	}
-	LWLockRelease(pfg_events->lock);
+	copy = copy_live_region(&used);
 
 	initStringInfo(&detail);
 	for (uint64 pos = 0; pos < used;)
@@ -682,8 +825,9 @@ perfguard_events(PG_FUNCTION_ARGS)
 			pfg_json_str(&detail, "last_at", timestamptz_to_str(rec->repeat_last));
 		}
 		appendStringInfoChar(&detail, '}');
+		/* valid JSON (checked at load, or written by perfguard): stays so */
 		values[i++] = DirectFunctionCall1(jsonb_in, CStringGetDatum(
-						 pg_any_to_server(detail.data, detail.len, rec->encoding)));
+						 pfg_text_to_server(detail.data, detail.len, rec->encoding, true)));
 		Assert(i == PFG_EVENTS_COLS);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -26,10 +26,34 @@
 #include "utils/hsearch.h"
 
 #include "compat.h"
+#include "dumpfile.h"
 #include "histogram.h"
 #include "stats.h"
 
 #define PFG_STATEMENTS_COLS	27
+
+/* The columns of perfguard.statements_internal(), as the C code builds them. */
+static const Oid statements_types[PFG_STATEMENTS_COLS] = {
+	INT8OID,					/* fingerprint */
+	TEXTOID,					/* query */
+	INT8OID,					/* calls */
+	FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,	/* total .. stddev */
+	FLOAT8OID, FLOAT8OID, FLOAT8OID,	/* p50, p95, p99 */
+	INT8OID,					/* rows */
+	FLOAT8OID,					/* rows_per_call */
+	INT8OID,					/* max_rows */
+	INT8OID,					/* shared_blks */
+	FLOAT8OID,					/* blocks_per_call */
+	INT8OID,					/* max_blocks */
+	INT8OID,					/* xacts */
+	FLOAT8OID,					/* calls_per_xact */
+	INT8OID,					/* max_calls_per_xact */
+	INT8OID,					/* plan_shape */
+	INT8OID, INT8OID, INT8OID,	/* seq_scans, n_plus_one, row_by_row_dml */
+	TIMESTAMPTZOID,				/* last_exec_at */
+	INT8ARRAYOID,				/* latency_hist */
+	BOOLOID						/* own */
+};
 
 PG_FUNCTION_INFO_V1(perfguard_statements);
 PG_FUNCTION_INFO_V1(perfguard_welch_test);
@@ -57,7 +81,10 @@ typedef struct PfgSum
 	int64		n_plus_one;
 	int64		row_by_row;
 	TimestampTz last_exec;
-	char	   *text;			/* a text the caller may see, or NULL */
+	char	   *text;			/* a text the caller may see, or NULL; as
+								 * kept, in encoding, until shown */
+	int			text_len;
+	int			encoding;
 	bool		own;			/* perfguard's own work (fingerprint.c) */
 	uint64		hist[PFG_HIST_BUCKETS];
 } PfgSum;
@@ -160,7 +187,10 @@ hist_from_array(ArrayType *arr, uint64 *counts)
  *		One row per fingerprint of the current database: the statistics of
  *		all its entries (users, nesting levels) summed.  The text is shown
  *		under the visibility rule of perfguard.stats: when the caller may
- *		see none of the entries' texts, the query column is NULL.
+ *		see none of the entries' texts, the query column is NULL.  Texts are
+ *		copied under the table's lock and shown after it is released, with
+ *		bytes that are not valid in this database's encoding escaped
+ *		(pfg_text_to_server).
  */
 Datum
 perfguard_statements(PG_FUNCTION_ARGS)
@@ -177,6 +207,8 @@ perfguard_statements(PG_FUNCTION_ARGS)
 
 	pfg_check_loaded();
 	pfg_init_materialized_srf(fcinfo);
+	pfg_check_result_type(fcinfo, rsinfo->setDesc, statements_types,
+						  PFG_STATEMENTS_COLS);
 
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(uint64);
@@ -210,10 +242,11 @@ perfguard_statements(PG_FUNCTION_ARGS)
 		if (showtext && s->text == NULL &&
 			(read_all || entry->key.userid == userid))
 		{
-			char	   *text = pg_any_to_server(entry->text, entry->text_len,
-												entry->encoding);
-
-			s->text = (text != entry->text) ? text : pstrdup(text);
+			s->text = palloc(entry->text_len + 1);
+			memcpy(s->text, entry->text, entry->text_len);
+			s->text[entry->text_len] = '\0';
+			s->text_len = entry->text_len;
+			s->encoding = entry->encoding;
 		}
 	}
 	LWLockRelease(pfg_shared->lock);
@@ -228,7 +261,8 @@ perfguard_statements(PG_FUNCTION_ARGS)
 		memset(nulls, 0, sizeof(nulls));
 		values[i++] = Int64GetDatum((int64) s->fingerprint);
 		if (s->text)
-			values[i++] = CStringGetTextDatum(s->text);
+			values[i++] = CStringGetTextDatum(pfg_text_to_server(s->text, s->text_len,
+																 s->encoding, false));
 		else
 			nulls[i++] = true;
 		values[i++] = Int64GetDatum(s->calls);

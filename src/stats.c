@@ -216,9 +216,48 @@ entry_alloc(const PfgKey *key, uint64 fingerprint, bool own, const char *text,
 }
 
 /*
+ * dump_size_limit
+ *		The largest statistics file load_dump reads: see pfg_dump_limit.
+ *		A full table writes its header, every entry's fixed part and a text
+ *		shorter than perfguard.query_text_length, and the CRC.
+ */
+static Size
+dump_size_limit(void)
+{
+	uint64		full = sizeof(PfgDumpHeader) + sizeof(pg_crc32c) +
+		(uint64) pfg_max_queries * (PFG_ENTRY_FIXED_SIZE + pfg_query_text_length);
+
+	return pfg_dump_limit(full);
+}
+
+/*
+ * dump_entry_problem
+ *		NULL if the n-th saved entry (1-based), whose fixed part is fixed
+ *		and whose text is at text, can be loaded; else why not.  Its
+ *		lengths and encoding number were checked by the caller.
+ */
+static const char *
+dump_entry_problem(int64 n, const PfgEntry *fixed, const char *text)
+{
+	if (!pfg_text_valid(text, fixed->text_len, fixed->encoding))
+		return psprintf("The text of saved statement %lld is not valid in encoding %s.",
+						(long long) n, pg_encoding_to_char(fixed->encoding));
+	if (!IS_VALID_TIMESTAMP(fixed->counters.first_exec) ||
+		!IS_VALID_TIMESTAMP(fixed->counters.last_exec))
+		return psprintf("Saved statement %lld has a time out of range.",
+						(long long) n);
+	return NULL;
+}
+
+/*
  * load_dump
  *		Read the dump file into the (empty) table, then remove the file.
- *		Runs in the postmaster at start-up; never raises an ERROR.
+ *		Runs in the postmaster at start-up; never raises an ERROR.  Every
+ *		entry is checked before any is taken: its place in the file, its
+ *		text (valid in the encoding it was recorded in, so that reading it
+ *		later cannot fail) and its times.  One entry that fails makes the
+ *		whole file ignored: a file with a valid checksum and a bad entry was
+ *		not written by perfguard as it is, so none of it is trusted.
  */
 static void
 load_dump(void)
@@ -228,9 +267,12 @@ load_dump(void)
 	Size		pos;
 	Size		body_end;
 	int64		loaded = 0;
+	const char *problem = NULL;
 
 	buf = pfg_dump_read(PFG_DUMP_FILE, "statistics", PFG_DUMP_MAGIC,
-						sizeof(PfgDumpHeader), &body_end);
+						sizeof(PfgDumpHeader), dump_size_limit(),
+						"perfguard.max_queries and perfguard.query_text_length",
+						&body_end);
 	if (buf == NULL)
 		return;
 
@@ -246,11 +288,13 @@ load_dump(void)
 		return;
 	}
 
-	/* First pass: the entries must fill the body exactly. */
+	/* First pass: the entries must fill the body exactly, and be sound. */
 	pos = (hdr.nentries >= 0) ? sizeof(PfgDumpHeader) : body_end + 1;
 	for (int64 i = 0; i < hdr.nentries; i++)
 	{
 		PfgEntry	fixed;
+		uint8		toplevel;
+		uint8		own;
 
 		if (body_end - pos < PFG_ENTRY_FIXED_SIZE)
 		{
@@ -258,20 +302,29 @@ load_dump(void)
 			break;
 		}
 		memcpy(&fixed, buf + pos, PFG_ENTRY_FIXED_SIZE);
+		/* the bools as bytes: another value is no bool */
+		memcpy(&toplevel, buf + pos + offsetof(PfgEntry, key.toplevel), 1);
+		memcpy(&own, buf + pos + offsetof(PfgEntry, own), 1);
 		pos += PFG_ENTRY_FIXED_SIZE;
 		if (fixed.text_len < 0 || (Size) fixed.text_len > body_end - pos ||
-			!PG_VALID_ENCODING(fixed.encoding))
+			!PG_VALID_BE_ENCODING(fixed.encoding) || toplevel > 1 || own > 1)
 		{
 			pos = body_end + 1;
 			break;
 		}
+		problem = dump_entry_problem(i + 1, &fixed, buf + pos);
+		if (problem != NULL)
+			break;
 		pos += fixed.text_len;
 	}
-	if (pos != body_end)
+	if (problem == NULL && pos != body_end)
+		problem = "The file's entries do not match its header.";
+	if (problem == NULL && !IS_VALID_TIMESTAMP(hdr.stats_reset))
+		problem = "The file's reset time is out of range.";
+	if (problem != NULL)
 	{
 		pfree(buf);
-		pfg_dump_reject(PFG_DUMP_FILE, "statistics",
-						"The file's entries do not match its header.");
+		pfg_dump_reject(PFG_DUMP_FILE, "statistics", problem);
 		return;
 	}
 
