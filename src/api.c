@@ -6,8 +6,10 @@
  * Visibility rule: a statement's text is shown to the user who ran it, to
  * superusers and to members of pg_read_all_stats; anyone else sees the
  * numbers with the text replaced by "<insufficient privilege>", as in
- * pg_stat_statements.  The functions check this themselves (they run as
- * SECURITY INVOKER).
+ * pg_stat_statements.  What can hold constant values (plans, filters) is
+ * shown to the statement's user, superusers and the roles granted EXECUTE
+ * on perfguard.read_constants() (pfg_may_read_constants).  The functions
+ * check this themselves (they run as SECURITY INVOKER).
  *
  * Every function first checks that perfguard was preloaded, so that using
  * it without shared_preload_libraries fails with a clear ERROR.
@@ -19,7 +21,9 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -27,6 +31,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/syscache.h"
 
 #include "compat.h"
 #include "dumpfile.h"
@@ -106,7 +111,9 @@ perfguard_stats(PG_FUNCTION_ARGS)
 	bool		showtext = PG_GETARG_BOOL(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			userid = GetUserId();
-	bool		read_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
+	/* who may read constants may read the texts too */
+	bool		read_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS) ||
+		pfg_may_read_constants();
 	HASH_SEQ_STATUS hs;
 	PfgEntry   *entry;
 	List	   *to_convert = NIL;
@@ -239,6 +246,35 @@ perfguard_stats(PG_FUNCTION_ARGS)
 	list_free_deep(to_convert);
 
 	return (Datum) 0;
+}
+
+/*
+ * pfg_may_read_constants
+ *		May the current user read what can hold constant values in other
+ *		users' statements (plans, filters, parent texts)?  Superusers may,
+ *		and roles granted EXECUTE on perfguard.read_constants() -- an
+ *		explicit grant of the DBA's, per database.  Never raises an ERROR:
+ *		without that function (an older SQL script), nobody else may.
+ */
+bool
+pfg_may_read_constants(void)
+{
+	Oid			nsp;
+	Oid			func;
+	oidvector  *noargs;
+
+	if (superuser())
+		return true;
+	nsp = get_namespace_oid("perfguard", true);
+	if (!OidIsValid(nsp))
+		return false;
+	noargs = buildoidvector(NULL, 0);
+	func = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+						   CStringGetDatum("read_constants"),
+						   PointerGetDatum(noargs), ObjectIdGetDatum(nsp));
+	pfree(noargs);
+	return OidIsValid(func) &&
+		pg_proc_aclcheck(func, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK;
 }
 
 /*

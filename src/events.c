@@ -49,11 +49,12 @@
 #include "dumpfile.h"
 #include "events.h"
 #include "guc.h"
+#include "perfguard.h"
 #include "stats.h"
 
 #define PFG_EVENTS_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/perfguard_events.stat"
 #define PFG_EVENTS_MAGIC	0x50464745	/* "PFGE" */
-#define PFG_EVENTS_FORMAT	1
+#define PFG_EVENTS_FORMAT	2	/* 2: details in three parts */
 
 #define PFG_EVENTS_COLS		13
 
@@ -99,6 +100,7 @@ typedef struct PfgEventRec
 	int32		plan_len;
 	int32		detail_len;
 	int32		private_len;
+	int32		constants_len;
 	bool		has_repeat;		/* the repeat_* fields are set */
 	int64		repeat_count;	/* updated in place: pfg_event_update_repeat */
 	double		repeat_ms;
@@ -236,11 +238,11 @@ store_record(const PfgEventRec *src)
 
 /*
  * rec_strings
- *		The four strings of a record.
+ *		The five strings of a record.
  */
 static inline void
 rec_strings(const PfgEventRec *rec, const char **query, const char **plan,
-			const char **detail, const char **private)
+			const char **detail, const char **private, const char **constants)
 {
 	const char *p = (const char *) rec + PFG_EVENT_REC_FIXED;
 
@@ -251,13 +253,15 @@ rec_strings(const PfgEventRec *rec, const char **query, const char **plan,
 	*detail = p;
 	p += rec->detail_len + 1;
 	*private = p;
+	p += rec->private_len + 1;
+	*constants = p;
 }
 
 static inline Size
 rec_needed(const PfgEventRec *rec)
 {
 	return PFG_EVENT_REC_FIXED + rec->query_len + rec->plan_len +
-		rec->detail_len + rec->private_len + 4;
+		rec->detail_len + rec->private_len + rec->constants_len + 5;
 }
 
 /* Clip len bytes of text to at most max bytes, on a character boundary. */
@@ -277,13 +281,16 @@ log_event(const PfgEventData *ev, int64 id)
 					pfg_event_kind_name(ev->kind)),
 			 errdetail_internal("event_id: %lld, fingerprint: %lld, duration: %.3f ms\n"
 								"statement: %.*s\n"
-								"detail: {%.*s%s%.*s}%s%.*s",
+								"detail: {%.*s%s%.*s%s%.*s}%s%.*s",
 								(long long) id, (long long) ev->fingerprint,
 								Max(ev->duration_ms, 0.0),
 								ev->query_len, ev->query,
 								ev->detail_len, ev->detail,
 								ev->detail_len > 0 && ev->detail_private_len > 0 ? ", " : "",
 								ev->detail_private_len, ev->detail_private,
+								ev->detail_len + ev->detail_private_len > 0 &&
+								ev->detail_constants_len > 0 ? ", " : "",
+								ev->detail_constants_len, ev->detail_constants,
 								ev->plan ? "\nplan:\n" : "",
 								ev->plan ? ev->plan_len : 0,
 								ev->plan ? ev->plan : ""),
@@ -303,10 +310,11 @@ pfg_event_add(const PfgEventData *ev)
 	int			query_len = clip(ev->query, ev->query_len, pfg_query_text_length - 1);
 	int			detail_len = ev->detail_len;
 	int			private_len = ev->detail_private_len;
+	int			constants_len = ev->detail_constants_len;
 	int			plan_len = ev->plan ? ev->plan_len : 0;
 	bool		detail_truncated = false;
 	bool		plan_truncated = false;
-	Size		room = max - PFG_EVENT_REC_FIXED - 4;	/* for the strings */
+	Size		room = max - PFG_EVENT_REC_FIXED - 5;	/* for the strings */
 	char	   *p;
 	int64		id;
 
@@ -328,6 +336,12 @@ pfg_event_add(const PfgEventData *ev)
 		detail_truncated = true;
 	}
 	room -= private_len;
+	if ((Size) constants_len > room / 2)
+	{
+		constants_len = 0;
+		detail_truncated = true;
+	}
+	room -= constants_len;
 	query_len = clip(ev->query, query_len, Min((Size) query_len, room));
 	room -= query_len;
 	if ((Size) plan_len > room)
@@ -337,7 +351,7 @@ pfg_event_add(const PfgEventData *ev)
 	}
 
 	rec = palloc0(MAXALIGN(PFG_EVENT_REC_FIXED + query_len + plan_len +
-						   detail_len + private_len + 4));
+						   detail_len + private_len + constants_len + 5));
 	rec->kind = ev->kind;
 	rec->plan_format = ev->plan_format;
 	rec->time = GetCurrentTimestamp();
@@ -360,6 +374,7 @@ pfg_event_add(const PfgEventData *ev)
 	rec->plan_len = plan_len;
 	rec->detail_len = detail_len;
 	rec->private_len = private_len;
+	rec->constants_len = constants_len;
 	rec->size = MAXALIGN(rec_needed(rec));
 
 	p = (char *) rec + PFG_EVENT_REC_FIXED;
@@ -371,6 +386,8 @@ pfg_event_add(const PfgEventData *ev)
 	memcpy(p, ev->detail, detail_len);
 	p += detail_len + 1;
 	memcpy(p, ev->detail_private, private_len);
+	p += private_len + 1;
+	memcpy(p, ev->detail_constants, constants_len);
 
 	LWLockAcquire(pfg_events->lock, LW_EXCLUSIVE);
 	id = rec->id = pfg_events->next_id++;
@@ -401,22 +418,25 @@ rec_valid(const PfgEventRec *rec, Size avail)
 	const char *query,
 			   *plan,
 			   *detail,
-			   *private;
+			   *private,
+			   *constants;
 
 	if (avail < PFG_EVENT_REC_FIXED || rec->size < PFG_EVENT_REC_FIXED ||
 		rec->size > avail || rec->size != MAXALIGN(rec->size) ||
 		rec->kind <= PFG_EVENT_NONE || rec->kind > PFG_EVENT_KIND_MAX ||
 		rec->query_len < 0 || rec->plan_len < 0 || rec->detail_len < 0 ||
-		rec->private_len < 0 || rec_needed(rec) > rec->size ||
+		rec->private_len < 0 || rec->constants_len < 0 ||
+		rec_needed(rec) > rec->size ||
 		!PG_VALID_BE_ENCODING(rec->encoding) ||
 		!REC_BOOL_VALID(rec, toplevel) || !REC_BOOL_VALID(rec, has_plan) ||
 		!REC_BOOL_VALID(rec, plan_truncated) ||
 		!REC_BOOL_VALID(rec, detail_truncated) ||
 		!REC_BOOL_VALID(rec, has_repeat))
 		return false;
-	rec_strings(rec, &query, &plan, &detail, &private);
+	rec_strings(rec, &query, &plan, &detail, &private, &constants);
 	return query[rec->query_len] == '\0' && plan[rec->plan_len] == '\0' &&
-		detail[rec->detail_len] == '\0' && private[rec->private_len] == '\0';
+		detail[rec->detail_len] == '\0' && private[rec->private_len] == '\0' &&
+		constants[rec->constants_len] == '\0';
 }
 
 /*
@@ -430,24 +450,26 @@ rec_valid(const PfgEventRec *rec, Size avail)
 static const char *
 rec_problem(const PfgEventRec *rec)
 {
-	static const char *const names[4] = {
-		"text", "plan", "detail", "private detail"
+	static const char *const names[5] = {
+		"text", "plan", "detail", "private detail", "constants detail"
 	};
-	const int	lens[4] = {
-		rec->query_len, rec->plan_len, rec->detail_len, rec->private_len
+	const int	lens[5] = {
+		rec->query_len, rec->plan_len, rec->detail_len, rec->private_len,
+		rec->constants_len
 	};
-	const char *strings[4];
+	const char *strings[5];
 	const char *json_problem;
 
-	rec_strings(rec, &strings[0], &strings[1], &strings[2], &strings[3]);
-	for (int i = 0; i < 4; i++)
+	rec_strings(rec, &strings[0], &strings[1], &strings[2], &strings[3],
+				&strings[4]);
+	for (int i = 0; i < 5; i++)
 	{
 		if (!pfg_text_valid(strings[i], lens[i], rec->encoding))
 			return psprintf("The %s of saved event %lld is not valid in encoding %s.",
 							names[i], (long long) rec->id,
 							pg_encoding_to_char(rec->encoding));
 	}
-	for (int i = 2; i < 4; i++)
+	for (int i = 2; i < 5; i++)
 	{
 		json_problem = pfg_json_members_problem(strings[i], lens[i], rec->encoding);
 		if (json_problem != NULL)
@@ -747,7 +769,11 @@ perfguard_events(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			userid = GetUserId();
-	bool		read_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
+	bool		read_constants = pfg_may_read_constants();
+
+	/* who may read constants may read the texts too */
+	bool		read_all = read_constants ||
+		has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
 	char	   *copy;
 	uint64		used;
 	StringInfoData detail;
@@ -767,15 +793,18 @@ perfguard_events(PG_FUNCTION_ARGS)
 		const char *query,
 				   *plan,
 				   *det,
-				   *private;
+				   *private,
+				   *constants;
 		bool		visible;
+		bool		constants_visible;
 		int			i = 0;
 
 		pos += rec->size;
 		if (rec->kind == PFG_EVENT_NONE)
 			continue;
-		rec_strings(rec, &query, &plan, &det, &private);
+		rec_strings(rec, &query, &plan, &det, &private, &constants);
 		visible = read_all || rec->userid == userid;
+		constants_visible = read_constants || rec->userid == userid;
 		memset(nulls, 0, sizeof(nulls));
 
 		values[i++] = Int64GetDatum(rec->id);
@@ -799,7 +828,7 @@ perfguard_events(PG_FUNCTION_ARGS)
 											  "json" : "text");
 		else
 			nulls[i++] = true;
-		if (rec->has_plan && visible)
+		if (rec->has_plan && constants_visible)
 			values[i++] = rec_text(rec, plan, rec->plan_len);
 		else
 			nulls[i++] = true;
@@ -812,6 +841,12 @@ perfguard_events(PG_FUNCTION_ARGS)
 			if (detail.len > 1)
 				appendStringInfoString(&detail, ", ");
 			appendBinaryStringInfo(&detail, private, rec->private_len);
+		}
+		if (constants_visible && rec->constants_len > 0)
+		{
+			if (detail.len > 1)
+				appendStringInfoString(&detail, ", ");
+			appendBinaryStringInfo(&detail, constants, rec->constants_len);
 		}
 		if (rec->plan_truncated)
 			pfg_json_bool(&detail, "plan_truncated", true);

@@ -24,10 +24,13 @@ typedef enum PfgEventKind
 #define PFG_EVENT_KIND_MAX	4
 
 /*
- * One event, as a detector hands it over.  detail holds the members of a
- * JSON object (without the braces) that anyone may read; detail_private
- * holds members that can carry literal values (filters, statement texts),
- * shown only to those who may read the statement's text.
+ * One event, as a detector hands it over.  Its detail is the members of a
+ * JSON object (without the braces), in three parts by who may read them
+ * (docs/functions.md, Privileges): detail, numbers that anyone may read;
+ * detail_private, names (relations, index advice), shown to those who may
+ * read the statement's normalized text; detail_constants, what can hold
+ * constant values (filters, parent texts), shown like plans: to the
+ * statement's user, superusers and roles granted read_constants().
  */
 typedef struct PfgEventData
 {
@@ -45,6 +48,8 @@ typedef struct PfgEventData
 	int			detail_len;
 	const char *detail_private;
 	int			detail_private_len;
+	const char *detail_constants;
+	int			detail_constants_len;
 	/* repeated statements (N+1 kinds): counters that can be updated later */
 	bool		has_repeat;
 	int64		repeat_count;

@@ -216,7 +216,7 @@ report(PfgDetect *d, PfgScope *s, PfgRepeat *r, PfgEventKind kind,
 	int			len;
 	bool		utility;
 	StringInfoData detail;
-	StringInfoData private;
+	StringInfoData constants;	/* the parent's text: who reads constants */
 	PfgEventData ev;
 
 	pfg_detect_text(d);
@@ -256,7 +256,7 @@ report(PfgDetect *d, PfgScope *s, PfgRepeat *r, PfgEventKind kind,
 		return;
 
 	initStringInfo(&detail);
-	initStringInfo(&private);
+	initStringInfo(&constants);
 	pfg_json_str(&detail, "scope", s == &xact_scope ? "transaction" : "session");
 	pfg_json_int(&detail, "threshold", threshold);
 	if (r->parent_queryid != 0)
@@ -276,14 +276,14 @@ report(PfgDetect *d, PfgScope *s, PfgRepeat *r, PfgEventKind kind,
 		pfg_json_int(&detail, "parent_rows", r->parent_rows);
 	else
 		pfg_json_str(&detail, "parent_rows", NULL);
-	pfg_json_str(&private, "parent_query", parent);
+	pfg_json_str(&constants, "parent_query", parent);
 
 	pfg_detect_event(d, kind, &ev);
 	ev.duration_ms = r->total_ms;
 	ev.detail = detail.data;
 	ev.detail_len = detail.len;
-	ev.detail_private = private.data;
-	ev.detail_private_len = private.len;
+	ev.detail_constants = constants.data;
+	ev.detail_constants_len = constants.len;
 	ev.has_repeat = true;
 	ev.repeat_count = r->count;
 	ev.repeat_ms = r->total_ms;

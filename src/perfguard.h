@@ -14,4 +14,7 @@
 /* hooks.c */
 extern void pfg_hooks_init(void);
 
+/* api.c */
+extern bool pfg_may_read_constants(void);
+
 #endif							/* PERFGUARD_H */

@@ -28,6 +28,7 @@
 #include "compat.h"
 #include "dumpfile.h"
 #include "histogram.h"
+#include "perfguard.h"
 #include "stats.h"
 
 #define PFG_STATEMENTS_COLS	27
@@ -198,7 +199,9 @@ perfguard_statements(PG_FUNCTION_ARGS)
 	bool		showtext = PG_GETARG_BOOL(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			userid = GetUserId();
-	bool		read_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
+	/* who may read constants may read the texts too */
+	bool		read_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS) ||
+		pfg_may_read_constants();
 	HASHCTL		info;
 	HTAB	   *sums;
 	HASH_SEQ_STATUS hs;

@@ -125,6 +125,21 @@ check_scan(SeqScanState *node, FindContext *ctx)
 	}
 }
 
+static void find_scans(PlanState *ps, FindContext *ctx);
+
+/*
+ * find_deeper
+ *		find_scans one level down (a child that is not a left child): a
+ *		plan too deep for the stack is not judged any further, and never
+ *		raises an ERROR from here.
+ */
+static void
+find_deeper(PlanState *ps, FindContext *ctx)
+{
+	if (!stack_is_too_deep())
+		find_scans(ps, ctx);
+}
+
 /*
  * find_scans
  *		Walk a plan-state tree, reaching the same children as the core's
@@ -137,9 +152,6 @@ find_scans(PlanState *ps, FindContext *ctx)
 {
 	bool		save_by_workers = ctx->by_workers;
 
-	/* a plan too deep to walk is not judged; never an ERROR from here */
-	if (stack_is_too_deep())
-		return;
 	while (ps != NULL)
 	{
 		ListCell   *lc;
@@ -160,36 +172,36 @@ find_scans(PlanState *ps, FindContext *ctx)
 				break;
 			case T_AppendState:
 				for (int i = 0; i < ((AppendState *) ps)->as_nplans; i++)
-					find_scans(((AppendState *) ps)->appendplans[i], ctx);
+					find_deeper(((AppendState *) ps)->appendplans[i], ctx);
 				break;
 			case T_MergeAppendState:
 				for (int i = 0; i < ((MergeAppendState *) ps)->ms_nplans; i++)
-					find_scans(((MergeAppendState *) ps)->mergeplans[i], ctx);
+					find_deeper(((MergeAppendState *) ps)->mergeplans[i], ctx);
 				break;
 			case T_BitmapAndState:
 				for (int i = 0; i < ((BitmapAndState *) ps)->nplans; i++)
-					find_scans(((BitmapAndState *) ps)->bitmapplans[i], ctx);
+					find_deeper(((BitmapAndState *) ps)->bitmapplans[i], ctx);
 				break;
 			case T_BitmapOrState:
 				for (int i = 0; i < ((BitmapOrState *) ps)->nplans; i++)
-					find_scans(((BitmapOrState *) ps)->bitmapplans[i], ctx);
+					find_deeper(((BitmapOrState *) ps)->bitmapplans[i], ctx);
 				break;
 			case T_SubqueryScanState:
-				find_scans(((SubqueryScanState *) ps)->subplan, ctx);
+				find_deeper(((SubqueryScanState *) ps)->subplan, ctx);
 				break;
 			case T_CustomScanState:
 				foreach(lc, ((CustomScanState *) ps)->custom_ps)
-					find_scans((PlanState *) lfirst(lc), ctx);
+					find_deeper((PlanState *) lfirst(lc), ctx);
 				break;
 			default:
 				break;
 		}
 		foreach(lc, ps->initPlan)
-			find_scans(((SubPlanState *) lfirst(lc))->planstate, ctx);
+			find_deeper(((SubPlanState *) lfirst(lc))->planstate, ctx);
 		foreach(lc, ps->subPlan)
-			find_scans(((SubPlanState *) lfirst(lc))->planstate, ctx);
+			find_deeper(((SubPlanState *) lfirst(lc))->planstate, ctx);
 		if (ps->righttree)
-			find_scans(ps->righttree, ctx);
+			find_deeper(ps->righttree, ctx);
 		ps = ps->lefttree;
 	}
 	ctx->by_workers = save_by_workers;
@@ -401,16 +413,18 @@ record_one(PfgDetect *d, SeqScanState *node, double rows)
 	Plan	   *plan = node->ss.ps.plan;
 	Instrumentation *instr = node->ss.ps.instrument;
 	char	   *relname;
-	StringInfoData detail;
-	StringInfoData private;
+	StringInfoData detail;		/* numbers: anyone */
+	StringInfoData names;		/* relation, advice: who reads the text */
+	StringInfoData constants;	/* the filter: who reads constants */
 	PfgEventData ev;
 
 	relname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 										 RelationGetRelationName(rel));
 	initStringInfo(&detail);
-	initStringInfo(&private);
+	initStringInfo(&names);
+	initStringInfo(&constants);
 
-	pfg_json_str(&detail, "relation", relname);
+	pfg_json_str(&names, "relation", relname);
 	pfg_json_int(&detail, "table_rows", (int64) rows);
 	pfg_json_bool(&detail, "full_read", plan->qual == NIL);
 	if (instr)
@@ -430,7 +444,7 @@ record_one(PfgDetect *d, SeqScanState *node, double rows)
 	pfg_json_bool(&detail, "parallel", plan->parallel_aware);
 
 	if (plan->qual == NIL)
-		pfg_json_str(&detail, "index_advice", NULL);
+		pfg_json_str(&names, "index_advice", NULL);
 	else
 	{
 		AttrNumber	cols[PFG_ADVICE_COLUMNS];
@@ -439,7 +453,7 @@ record_one(PfgDetect *d, SeqScanState *node, double rows)
 		char	   *exists = ncols > 0 ? existing_index(rel, cols[0]) : NULL;
 
 		if (ncols == 0 || exists)
-			pfg_json_str(&detail, "index_advice", NULL);
+			pfg_json_str(&names, "index_advice", NULL);
 		else
 		{
 			StringInfoData advice;
@@ -451,18 +465,20 @@ record_one(PfgDetect *d, SeqScanState *node, double rows)
 				appendStringInfo(&advice, "%s%s", i > 0 ? ", " : "",
 								 quote_identifier(NameStr(TupleDescAttr(desc, cols[i] - 1)->attname)));
 			appendStringInfoChar(&advice, ')');
-			pfg_json_str(&detail, "index_advice", advice.data);
+			pfg_json_str(&names, "index_advice", advice.data);
 		}
 		if (exists)
-			pfg_json_str(&detail, "existing_index", exists);
-		pfg_json_str(&private, "filter", deparse_filter(d->queryDesc, plan));
+			pfg_json_str(&names, "existing_index", exists);
+		pfg_json_str(&constants, "filter", deparse_filter(d->queryDesc, plan));
 	}
 
 	pfg_detect_event(d, PFG_EVENT_SEQ_SCAN, &ev);
 	ev.detail = detail.data;
 	ev.detail_len = detail.len;
-	ev.detail_private = private.data;
-	ev.detail_private_len = private.len;
+	ev.detail_private = names.data;
+	ev.detail_private_len = names.len;
+	ev.detail_constants = constants.data;
+	ev.detail_constants_len = constants.len;
 	pfg_event_add(&ev);
 }
 

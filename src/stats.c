@@ -709,7 +709,8 @@ pfg_stats_text(Oid userid, Oid dbid, uint64 queryid, bool toplevel,
 		pfree(buf);
 		return NULL;
 	}
-	return pg_any_to_server(buf, strlen(buf), encoding);
+	/* never an ERROR for the text's bytes: this runs at a statement's end */
+	return pfg_text_to_server(buf, strlen(buf), encoding, false);
 }
 
 /*

@@ -31,7 +31,8 @@ SELECT kind, database = current_database() AS this_db, username, toplevel,
   FROM perfguard.events ORDER BY event_id;
 RESET ROLE;
 
--- bob sees that they happened, not the texts, plans or filter
+-- bob sees that they happened and their numbers, not the texts, relation
+-- names, plans or filter
 SET ROLE regress_pfg_ev_bob;
 SELECT kind, username, query, plan, plan_format IS NOT NULL AS has_plan,
        detail ? 'filter' AS has_filter, detail->>'relation' AS relation,
@@ -41,12 +42,22 @@ SELECT kind, username, query, plan, plan_format IS NOT NULL AS has_plan,
 SELECT perfguard.reset_events();
 RESET ROLE;
 
--- members of pg_read_all_stats see everything
+-- members of pg_read_all_stats see the normalized texts and the relation,
+-- not what holds constants: plans and filters
 SET ROLE regress_pfg_ev_carol;
 SELECT kind, query, plan LIKE '%4444444444441234%' AS plan_shown,
-       detail->>'filter' AS filter
+       detail->>'filter' AS filter, detail->>'relation' AS relation
   FROM perfguard.events ORDER BY event_id;
 RESET ROLE;
+
+-- a role granted perfguard.read_constants() sees plans and filters too
+GRANT EXECUTE ON FUNCTION perfguard.read_constants() TO regress_pfg_ev_bob;
+SET ROLE regress_pfg_ev_bob;
+SELECT kind, query, plan LIKE '%4444444444441234%' AS plan_shown,
+       detail->>'filter' AS filter, detail->>'relation' AS relation
+  FROM perfguard.events ORDER BY event_id;
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION perfguard.read_constants() FROM regress_pfg_ev_bob;
 
 -- reset one kind, then everything
 SELECT perfguard.reset_events('seq_scan') AS removed;
