@@ -129,8 +129,9 @@ sub stats_build
 # pg_major, rec_fixed: uint32 each; count, next_id, dropped: int64 each),
 # then each record: a fixed part of rec_fixed bytes (uint32 size at 0,
 # int16 kind at 4, int64 id at 8, int64 time at 16, uint32 dbid at 24,
-# int32 encoding at 56, int32 query_len, plan_len, detail_len and
-# private_len at 64..79), its four strings, each followed by a NUL, and
+# int32 encoding at 56, int32 query_len, plan_len, detail_len,
+# private_len and constants_len at 64..83), its five strings, each
+# followed by a NUL, and
 # zeros up to a multiple of 8 bytes; then the CRC.
 my $EVENTS_HEADER = 40;
 
@@ -146,7 +147,7 @@ sub events_header
 
 # The records of an events file, as hashes: offset, size, fixed (the bytes
 # of the fixed part), kind, id, time, dbid, encoding, query, plan, detail,
-# private.
+# private, constants.
 sub events_records
 {
 	my ($data) = @_;
@@ -160,9 +161,9 @@ sub events_records
 		($r{size}, $r{kind}) = unpack('V s<', $r{fixed});
 		($r{id}, $r{time}, $r{dbid}) = unpack('q< q< V', substr($r{fixed}, 8, 20));
 		$r{encoding} = unpack('l<', substr($r{fixed}, 56, 4));
-		my @lens = unpack('l<4', substr($r{fixed}, 64, 16));
+		my @lens = unpack('l<5', substr($r{fixed}, 64, 20));
 		my $s = $pos + $fixed;
-		for my $name (qw(query plan detail private))
+		for my $name (qw(query plan detail private constants))
 		{
 			my $len = shift @lens;
 			$r{$name} = substr($data, $s, $len);
@@ -187,14 +188,14 @@ sub events_build
 	for my $r (@recs)
 	{
 		my $fixed   = $r->{fixed};
-		my $strings = join('', map { $r->{$_} . "\0" } qw(query plan detail private));
+		my $strings = join('', map { $r->{$_} . "\0" } qw(query plan detail private constants));
 		my $size    = length($fixed) + length($strings);
 		$size += 8 - $size % 8 if $size % 8;
 		substr($fixed, 0, 4)  = pack('V', $size);
 		substr($fixed, 8, 16) = pack('q< q<', $r->{id}, $r->{time});
 		substr($fixed, 56, 4) = pack('l<', $r->{encoding});
-		substr($fixed, 64, 16) =
-		  pack('l<4', map { length($r->{$_}) } qw(query plan detail private));
+		substr($fixed, 64, 20) =
+		  pack('l<5', map { length($r->{$_}) } qw(query plan detail private constants));
 		my $rec = $fixed . $strings;
 		$out .= $rec . ("\0" x ($size - length($rec)));
 	}

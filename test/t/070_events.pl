@@ -37,8 +37,8 @@ use PerfguardDump;
 # pg_major, rec_fixed: uint32 each; count, next_id, dropped: int64 each),
 # then each record (a fixed part of rec_fixed bytes: uint32 size, int16
 # kind, int16 plan_format, int64 id, ..., int32 encoding at 56, ..., int32
-# query_len, plan_len, detail_len, private_len at 64..79; then its four
-# NUL-terminated strings, the whole MAXALIGNed), then a CRC-32C of all that
+# query_len, plan_len, detail_len, private_len, constants_len at 64..83;
+# then its five NUL-terminated strings, the whole MAXALIGNed), then a CRC-32C of all that
 # precedes it.  Little-endian on the machines this runs on.
 my $EHDR = 40;
 
@@ -137,10 +137,10 @@ is($small->safe_psql('postgres', 'SELECT events_memory FROM perfguard.info()'),
 
 # The largest record the store takes: a quarter of it; a record's fixed
 # part (120 bytes, with the counters of repeated-statement events) plus the
-# four NULs of its strings.
+# five NULs of its strings.
 my $STORE   = 65536;
 my $REC_MAX = $STORE / 4;
-my $REC_MIN = 124;    # MAXALIGN(sizeof(PfgEventRec)) + 4 (src/events.c)
+my $REC_MIN = 125;    # MAXALIGN(sizeof(PfgEventRec)) + 5 (src/events.c)
 
 #
 # 1. Overflow: 300 distinct top-level statements, each with a JSON plan.

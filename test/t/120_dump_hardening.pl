@@ -404,10 +404,12 @@ my @recs = events_records($events);
 my ($seq) = grep { $_->{kind} == 2 && $_->{query} =~ /"xzzy"/ } @recs;
 my ($slow) = grep { $_->{kind} == 1 && $_->{query} =~ /"xzzy"/ } @recs;
 ok($seq && $slow, 'files: its seq_scan and slow_plan events are in the events file');
-like($seq->{detail}, qr/"relation": "public\.big"/,
+like($seq->{detail}, qr/"table_rows": /,
 	'files: the detail is where this test reads it');
-like($seq->{private}, qr/"filter": /,
+like($seq->{private}, qr/"relation": "public\.big"/,
 	'files: the private detail is where this test reads it');
+like($seq->{constants}, qr/"filter": /,
+	'files: the constants detail is where this test reads it');
 
 # The files, rebuilt as they are, are loaded (this test's reading of them
 # is right).
@@ -505,20 +507,23 @@ start_on_bad_file('events', 'a plan not valid UTF-8',
 	with_record($slow, sub { $_[0]{plan} .= "\xfe" }),
 	qr/DETAIL:  The plan of saved event \d+ is not valid in encoding UTF8\./);
 start_on_bad_file('events', 'a detail not valid UTF-8',
-	with_record($seq, sub { $_[0]{detail} =~ s/public\.big/public.b\xffg/ }),
-	qr/DETAIL:  The detail of saved event \d+ is not valid in encoding UTF8\./);
+	with_record($seq, sub { $_[0]{private} =~ s/public\.big/public.b\xffg/ }),
+	qr/DETAIL:  The private detail of saved event \d+ is not valid in encoding UTF8\./);
 start_on_bad_file('events', 'a detail that is not JSON',
-	with_record($seq, sub { $_[0]{detail} =~ s/"relation": /"relation" / }),
+	with_record($seq, sub { $_[0]{detail} =~ s/"table_rows": /"table_rows" / }),
 	qr/DETAIL:  The detail of saved event \d+ is not what perfguard writes: it is not valid JSON\./);
 start_on_bad_file('events', 'a private detail that is not JSON',
 	with_record($seq, sub { $_[0]{private} .= ', "x"' }),
 	qr/DETAIL:  The private detail of saved event \d+ is not what perfguard writes: it is not valid JSON\./);
+start_on_bad_file('events', 'a constants detail that is not JSON',
+	with_record($seq, sub { $_[0]{constants} .= ', "x"' }),
+	qr/DETAIL:  The constants detail of saved event \d+ is not what perfguard writes: it is not valid JSON\./);
 start_on_bad_file('events', 'a detail with \u0000',
-	with_record($seq, sub { $_[0]{detail} =~ s/public\.big/public\\u0000big/ }),
-	qr/DETAIL:  The detail of saved event \d+ is not what perfguard writes: it has a \\u escape of a character that is NUL or not ASCII\./);
+	with_record($seq, sub { $_[0]{private} =~ s/public\.big/public\\u0000big/ }),
+	qr/DETAIL:  The private detail of saved event \d+ is not what perfguard writes: it has a \\u escape of a character that is NUL or not ASCII\./);
 start_on_bad_file('events', 'a detail with \u20ac',
-	with_record($seq, sub { $_[0]{detail} =~ s/public\.big/public\\u20acbig/ }),
-	qr/DETAIL:  The detail of saved event \d+ is not what perfguard writes: it has a \\u escape/);
+	with_record($seq, sub { $_[0]{private} =~ s/public\.big/public\\u20acbig/ }),
+	qr/DETAIL:  The private detail of saved event \d+ is not what perfguard writes: it has a \\u escape/);
 start_on_bad_file('events', 'a detail nested 100000 deep',
 	with_record($seq, sub { $_[0]{detail} .= ', "deep": ' . ('[' x 100000) . (']' x 100000) }),
 	qr/DETAIL:  The detail of saved event \d+ is not what perfguard writes: it is nested too deeply\./);
