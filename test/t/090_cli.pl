@@ -743,5 +743,34 @@ cli_fails([ '-U', 'cli_user', 'reset' ], 2, qr/\Aperfguard: error: permission de
 	'reset by a user who may not');
 cli_ok([ '-U', 'cli_user', 'report' ], 'report by an ordinary user');
 
+#
+# privileges through the client: a user with no privileges, a CI user with
+# only EXECUTE grants (the recipe of docs/functions.md, Privileges)
+#
+run_statements(q{SELECT count(*) FROM cli_items WHERE grp = 3});
+$out = cli_ok([ '-U', 'cli_user', 'report', '--top', '50' ], 'report: an ordinary user');
+like($out, qr/<insufficient privilege>/, 'report: other users\' texts hidden');
+unlike($out, qr/cli_items/, 'report: no text of another user\'s statement shows');
+$out = cli_ok([ '-U', 'cli_user', 'events', '--verbose' ], 'events: an ordinary user');
+my @others = grep { !/  user cli_user  / } split /^(?=event [0-9]+ )/m, $out;
+ok(scalar(@others) > 0, 'events: an ordinary user sees other users\' events (' . scalar(@others) . ')');
+my @shown = grep { /relation=|filter=|^  plan|cli_items/m } @others;
+is(scalar(@shown), 0, 'events: no text, relation, filter or plan of another user\'s statement')
+  or diag(join('', @shown));
+cli_fails([ '-U', 'cli_user', 'baseline', 'save', 'by-user' ], 2,
+	qr/permission denied for function baseline_capture/, 'baseline save by a user who may not');
+($rc) = cli([ '-U', 'cli_user', 'check' ]);
+ok($rc == 0 || $rc == 1, "check by an ordinary user runs (exit $rc)");
+sql(q{CREATE ROLE cli_ci LOGIN;
+GRANT EXECUTE ON FUNCTION perfguard.baseline_capture(text, boolean),
+    perfguard.baseline_import(jsonb, text, boolean), perfguard.baseline_drop(text, boolean),
+    perfguard.reset(bigint), perfguard.reset_events(text) TO cli_ci});
+cli_ok([ '-U', 'cli_ci', 'baseline', 'save', 'by-ci' ], 'baseline save by a CI user with EXECUTE grants');
+is(sql(q{SELECT count(*) FROM perfguard.baselines WHERE name = 'by-ci'}), '1', 'baseline save by the CI user: stored');
+cli_ok([ '-U', 'cli_ci', 'baseline', 'drop', 'by-ci' ], 'baseline drop by the CI user');
+is(sql(q{SELECT has_table_privilege('cli_ci', 'perfguard.baselines', 'INSERT')}), 'f',
+	'the CI user has no table privilege');
+cli_ok([ '-U', 'cli_ci', 'reset', '--events' ], 'reset by the CI user');
+
 $node->stop;
 done_testing();
