@@ -11,8 +11,9 @@
  * on perfguard.read_constants() (pfg_may_read_constants).  The functions
  * check this themselves (they run as SECURITY INVOKER).
  *
- * Every function first checks that perfguard was preloaded, so that using
- * it without shared_preload_libraries fails with a clear ERROR.
+ * Every function that reads shared memory first checks that perfguard was
+ * preloaded, so that using it without shared_preload_libraries fails with
+ * a clear ERROR; perfguard.fingerprint() needs no shared memory.
  *
  * IDENTIFICATION	  src/api.c
  *-------------------------------------------------------------------------

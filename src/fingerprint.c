@@ -39,12 +39,7 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/stratnum.h"
-#include "access/table.h"
-#include "catalog/indexing.h"
-#include "catalog/pg_extension.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_namespace.h"
@@ -54,7 +49,6 @@
 #include "nodes/parsenodes.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -93,8 +87,8 @@ own_nsp_invalidate(Datum arg, int cacheid, uint32 hashvalue)
 
 /*
  * own_namespace
- *		The schema of the perfguard extension in this database, or
- *		InvalidOid when the extension is not created here.
+ *		The schema of the perfguard extension in this database (the schema
+ *		perfguard), or InvalidOid when there is none.
  */
 static Oid
 own_namespace(void)
@@ -106,21 +100,11 @@ own_namespace(void)
 	}
 	if (!own_nsp_valid)
 	{
-		Relation	rel;
-		ScanKeyData key;
-		SysScanDesc scan;
-		HeapTuple	tup;
-
-		/* pg_extension has no system cache: one index lookup by name */
-		own_nsp_cache = InvalidOid;
-		rel = table_open(ExtensionRelationId, AccessShareLock);
-		ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
-					F_NAMEEQ, CStringGetDatum("perfguard"));
-		scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-		if (HeapTupleIsValid(tup = systable_getnext(scan)))
-			own_nsp_cache = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
-		systable_endscan(scan);
-		table_close(rel, AccessShareLock);
+		/*
+		 * The extension is not relocatable: its schema is perfguard.  A
+		 * system cache lookup, like the parse's own; no catalog is opened.
+		 */
+		own_nsp_cache = get_namespace_oid("perfguard", true);
 		own_nsp_valid = true;
 	}
 	return own_nsp_cache;
