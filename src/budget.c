@@ -150,8 +150,13 @@ pfg_budget_announce(void)
 		pg_atomic_fetch_add_u64(&pfg_shared->budget_generation, 1);
 }
 
-static void
-budget_xact_callback(XactEvent event, void *arg)
+/*
+ * pfg_budget_xact
+ *		At the end of a transaction (hooks.c's transaction callback, the one
+ *		perfguard registers): announce a committed change of the budgets.
+ */
+void
+pfg_budget_xact(XactEvent event)
 {
 	if (!budgets_changed)
 		return;
@@ -173,12 +178,6 @@ budget_xact_callback(XactEvent event, void *arg)
 		default:
 			break;
 	}
-}
-
-void
-pfg_budget_init(void)
-{
-	RegisterXactCallback(budget_xact_callback, NULL);
 }
 
 /*

@@ -8,9 +8,11 @@
 #ifndef PFG_BUDGET_H
 #define PFG_BUDGET_H
 
+#include "access/xact.h"
+
 #include "stats.h"
 
-extern void pfg_budget_init(void);
+extern void pfg_budget_xact(XactEvent event);
 extern void pfg_budget_announce(void);
 extern void pfg_budget_prepare(void);
 extern bool pfg_budget_breaks(uint64 fingerprint, double ms, uint64 rows,

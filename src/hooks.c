@@ -473,6 +473,13 @@ hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
+/*
+ * hooks_xact_callback
+ *		perfguard's one transaction callback (every statement of autocommit
+ *		is a transaction, and each callback registered is called at each of
+ *		its events): the nesting level, the N+1 detector's transaction
+ *		scope, the budgets' change announcement.
+ */
 static void
 hooks_xact_callback(XactEvent event, void *arg)
 {
@@ -486,6 +493,8 @@ hooks_xact_callback(XactEvent event, void *arg)
 			/* a top-level transaction ends between statements */
 			nesting_level = 0;
 			sub_levels_used = 0;
+			pfg_nplus1_xact_end();
+			pfg_budget_xact(event);
 			break;
 		default:
 			break;

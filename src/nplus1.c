@@ -122,21 +122,15 @@ scope_end(PfgScope *s, bool keep_prev)
 		s->prev_queryid = 0;
 }
 
-static void
-xact_callback(XactEvent event, void *arg)
+/*
+ * pfg_nplus1_xact_end
+ *		The transaction ended (commit, abort or PREPARE; called by hooks.c's
+ *		transaction callback): its scope ends.
+ */
+void
+pfg_nplus1_xact_end(void)
 {
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			scope_end(&xact_scope, false);
-			break;
-		default:
-			break;
-	}
+	scope_end(&xact_scope, false);
 }
 
 static void
@@ -145,12 +139,6 @@ exit_callback(int code, Datum arg)
 	/* the open burst's reports get their final counts */
 	if (code == 0 && session_scope.nreported > 0)
 		scope_end(&session_scope, false);
-}
-
-void
-pfg_nplus1_init(void)
-{
-	RegisterXactCallback(xact_callback, NULL);
 }
 
 

@@ -23,7 +23,7 @@ typedef struct PfgRepeatFound
 	int64		parent_rows;	/* -1: unknown */
 } PfgRepeatFound;
 
-extern void pfg_nplus1_init(void);
+extern void pfg_nplus1_xact_end(void);
 /*
  * The queryid of the client's statement under way, whose nested statements
  * name it as their parent.  Only the queryid is kept: its text belongs to

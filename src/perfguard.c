@@ -87,8 +87,6 @@ _PG_init(void)
 	shmem_request_hook = pfg_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = pfg_shmem_startup;
-	pfg_nplus1_init();
-	pfg_budget_init();
 	pfg_planshape_init();
 	pfg_hooks_init();
 }
