@@ -528,7 +528,13 @@ run_done(PfgExec *ex, uint64 count)
 	/* each Run counts its rows afresh: a cursor's FETCHes add up */
 	ex->rows += queryDesc->estate->es_processed;
 
-	if (ex->stats && queryDesc->operation == CMD_SELECT && !ex->detected)
+	/*
+	 * Only a plain SELECT: one with data-modifying CTEs has work left for
+	 * ExecutorFinish (the rest of the modifications, AFTER triggers), and
+	 * always ends in the statement that ran it.
+	 */
+	if (ex->stats && queryDesc->operation == CMD_SELECT && !ex->detected &&
+		queryDesc->estate->es_auxmodifytables == NIL)
 	{
 		if (count == 0 || queryDesc->estate->es_processed < count)
 			exec_complete(ex);
@@ -793,12 +799,14 @@ pfg_ExecutorEnd(QueryDesc *queryDesc)
 	bool		judge = (ex != NULL && !ex->detected);
 
 	/*
-	 * Other commands end in the statement that ran them.  A SELECT that
-	 * ends here was not fetched to its end: a cursor closed early, or
-	 * dropped at COMMIT, which a verdict must not fail.
+	 * Other commands, and SELECTs with data-modifying CTEs, end in the
+	 * statement that ran them.  A plain SELECT that ends here was not
+	 * fetched to its end: a cursor closed early, or dropped at COMMIT,
+	 * which a verdict must not fail.
 	 */
 	if (judge)
-		exec_account(ex, &v, queryDesc->operation != CMD_SELECT, true);
+		exec_account(ex, &v, queryDesc->operation != CMD_SELECT ||
+					 queryDesc->estate->es_auxmodifytables != NIL, true);
 
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
