@@ -377,11 +377,13 @@ explain_plan(QueryDesc *queryDesc, bool analyzed)
  *		slow_plan event unless sampling or the rate limit says no; in
  *		adaptive mode, arm the statement when its plan had no actuals.
  *		armed: the execution ran instrumented because it was armed.
+ *		sampled: perfguard.capture_sample_rate was applied when the
+ *		execution started (capture_mode = always), so it is not again.
  *		Returns whether a plan was captured.  Allocates in the caller's
  *		(short-lived) memory context.
  */
 bool
-pfg_capture_slow(PfgDetect *d, bool armed)
+pfg_capture_slow(PfgDetect *d, bool armed, bool sampled)
 {
 	QueryDesc  *queryDesc = d->queryDesc;
 	bool		analyzed = pfg_capture_analyze &&
@@ -398,7 +400,8 @@ pfg_capture_slow(PfgDetect *d, bool armed)
 	}
 	else
 	{
-		if (pfg_capture_sample_rate < 1.0 &&
+		/* sampled once: at the start, when it decided the instrumentation */
+		if (!sampled && pfg_capture_sample_rate < 1.0 &&
 			pg_prng_double(&pg_global_prng_state) >= pfg_capture_sample_rate)
 			return false;
 		if (pfg_throttle_refused(d->queryid, PFG_EVENT_SLOW_PLAN))

@@ -64,7 +64,7 @@ extern void pfg_detect_text(PfgDetect *d);
 extern void pfg_detect_event(PfgDetect *d, PfgEventKind kind, PfgEventData *ev);
 
 /* At ExecutorEnd of an execution that ran at least capture_min_duration. */
-extern bool pfg_capture_slow(PfgDetect *d, bool armed);
+extern bool pfg_capture_slow(PfgDetect *d, bool armed, bool sampled);
 /* At ExecutorEnd of an armed execution that was fast this time. */
 extern void pfg_capture_armed_fast(uint64 queryid);
 

@@ -99,6 +99,7 @@ typedef struct PfgExec
 	bool		stats;			/* account it in the statistics table */
 	bool		capture;		/* its plan may be captured */
 	bool		armed;			/* instrumented because it was armed */
+	bool		sampled;		/* capture_sample_rate was applied at start */
 	bool		toplevel;		/* sent by the client */
 	bool		detected;		/* the detectors ran (a SELECT ran to its end) */
 	bool		reported;		/* a running limit was reported at a fetch */
@@ -219,7 +220,7 @@ exec_release(void *arg)
  */
 static void
 exec_begin(QueryDesc *queryDesc, bool stats, bool capture, bool armed,
-		   bool toplevel)
+		   bool sampled, bool toplevel)
 {
 	PfgExec    *ex = NULL;
 
@@ -240,6 +241,7 @@ exec_begin(QueryDesc *queryDesc, bool stats, bool capture, bool armed,
 	ex->stats = stats;
 	ex->capture = capture;
 	ex->armed = armed;
+	ex->sampled = sampled;
 	ex->toplevel = toplevel;
 	ex->detected = false;
 	ex->reported = false;
@@ -334,6 +336,7 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	bool		stats = false;
 	bool		capture = false;
 	bool		armed = false;
+	bool		sampled = false;
 
 	if (queryid != UINT64CONST(0) && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
 		!IsParallelWorker())
@@ -349,9 +352,11 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 			if (pfg_capture_mode == PFG_CAPTURE_ALWAYS)
 			{
+				/* sampled here, once: the capture does not sample again */
 				instrument = pfg_capture_sample_rate >= 1.0 ||
 					pg_prng_double(&pg_global_prng_state) < pfg_capture_sample_rate;
 				capture = instrument;
+				sampled = true;
 			}
 			else
 				instrument = armed = pfg_capture_is_armed(queryid);
@@ -372,7 +377,7 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 
 	if (stats || capture)
-		exec_begin(queryDesc, stats, capture, armed, level == 0);
+		exec_begin(queryDesc, stats, capture, armed, sampled, level == 0);
 	if (nesting_level == 0)
 		pfg_nplus1_top(queryid);
 }
@@ -609,6 +614,7 @@ pfg_ExecutorFinish(QueryDesc *queryDesc)
 static void
 exec_detect(PfgExec *ex, double ms, PfgFound *found, PfgRepeatFound *repeat)
 {
+	bool		capture;
 	QueryDesc  *queryDesc = ex->queryDesc;
 	PfgSeqScanHits hits;
 	PfgDetect	d;
@@ -634,11 +640,13 @@ exec_detect(PfgExec *ex, double ms, PfgFound *found, PfgRepeatFound *repeat)
 
 	found->seq_scan = ex->stats && pfg_seqscan_min_rows >= 0 &&
 		pfg_seqscan_find(queryDesc, &hits) > 0;
-	found->slow = ex->capture && pfg_capture_min_duration >= 0 &&
+	/* every slow execution counts; its plan is captured if it may be */
+	found->slow = pfg_capture_min_duration >= 0 &&
 		ms >= pfg_capture_min_duration;
+	capture = found->slow && ex->capture;
 	if (ex->armed && !found->slow)
 		pfg_capture_armed_fast(d.queryid);
-	if (!found->seq_scan && !found->slow)
+	if (!found->seq_scan && !capture)
 		return;
 
 	/* on the way to an event: what it needs goes away with this context */
@@ -647,8 +655,8 @@ exec_detect(PfgExec *ex, double ms, PfgFound *found, PfgRepeatFound *repeat)
 	old = MemoryContextSwitchTo(cxt);
 	if (found->seq_scan)
 		pfg_seqscan_record(&d, &hits);
-	if (found->slow)
-		found->captured = pfg_capture_slow(&d, ex->armed);
+	if (capture)
+		found->captured = pfg_capture_slow(&d, ex->armed, ex->sampled);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 }

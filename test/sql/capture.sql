@@ -110,6 +110,36 @@ SELECT count(*) AS events FROM perfguard.events;
 SELECT calls, slow_calls, plans_captured FROM perfguard.stats WHERE query LIKE '%pg_sleep%';
 RESET perfguard.capture_sample_rate;
 
+-- sampling in capture_mode = always is applied once, when the execution
+-- starts: with a rate of 0.5, 400 slow executions are all counted in
+-- slow_calls and about half of them captured (the bounds hold with a
+-- probability above 1 - 1e-9; sampling twice captured about a quarter);
+-- nested statements with capture_nested off are counted too, not captured
+CREATE FUNCTION cap_nested(i int) RETURNS bigint LANGUAGE plpgsql
+AS $$ BEGIN RETURN (SELECT count(*) FROM cap WHERE grp = i); END $$;
+SELECT perfguard.reset() >= 0 AS reset, perfguard.reset_events() >= 0 AS reset_events;
+SET perfguard.capture_mode = always;
+SET perfguard.capture_min_duration = 0;
+SET perfguard.capture_interval = 0;
+SET perfguard.capture_sample_rate = 0.5;
+\set ECHO none
+\o /dev/null
+SELECT 'SELECT count(*) FROM cap WHERE grp = ' || g FROM generate_series(1, 400) g \gexec
+\o
+\set ECHO all
+SET perfguard.track = 'all';
+SELECT count(cap_nested(g)) FROM generate_series(1, 50) g;
+RESET perfguard.track;
+SELECT toplevel, calls, slow_calls = calls AS all_slow_counted,
+       CASE WHEN toplevel THEN plans_captured BETWEEN 130 AND 270
+            ELSE plans_captured = 0 END AS captured_as_sampled
+  FROM perfguard.stats WHERE query LIKE '%SELECT count(*) FROM cap WHERE grp =%'
+ ORDER BY toplevel;
+RESET perfguard.capture_sample_rate;
+SET perfguard.capture_min_duration = 50;
+SET perfguard.capture_mode = adaptive;
+DROP FUNCTION cap_nested(int);
+
 -- an ERROR in a slow statement records nothing, and the next one is fine
 SELECT perfguard.reset_events() >= 0 AS reset_events;
 SELECT pg_sleep(0.06), 1 / (g - 2) FROM generate_series(1, 3) g;
