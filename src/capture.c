@@ -86,6 +86,7 @@ pfg_capture_shmem_startup(void)
 	{
 		pfg_capture->lock = &(GetNamedLWLockTranche("perfguard capture"))->lock;
 		pg_atomic_init_u32(&pfg_capture->narmed, 0);
+		pg_atomic_init_u64(&pfg_capture->throttle_generation, 0);
 		for (int i = 0; i < PFG_ARMED_SLOTS; i++)
 		{
 			pg_atomic_init_u64(&pfg_capture->armed[i].queryid, 0);
@@ -215,11 +216,37 @@ typedef struct PfgRefused
 } PfgRefused;
 
 static PfgRefused refused[PFG_REFUSED_SLOTS];
+static uint64 refused_generation = 0;	/* the throttle's, when filled */
 
 static inline PfgRefused *
 refused_slot(uint64 queryid, PfgEventKind kind)
 {
+	uint64		generation = pg_atomic_read_u64(&pfg_capture->throttle_generation);
+
+	/* the rate limit was reset (reset_events): forget what it refused */
+	if (generation != refused_generation)
+	{
+		memset(refused, 0, sizeof(refused));
+		refused_generation = generation;
+	}
 	return &refused[(queryid ^ (uint64) kind) & (PFG_REFUSED_SLOTS - 1)];
+}
+
+/*
+ * pfg_throttle_reset
+ *		Start the rate limit over for one kind of event (PFG_EVENT_NONE:
+ *		every kind), as perfguard.reset_events() does: a test suite that
+ *		resets the events between its cases sees each case's events.
+ */
+void
+pfg_throttle_reset(PfgEventKind kind)
+{
+	LWLockAcquire(pfg_capture->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < PFG_THROTTLE_SLOTS; i++)
+		if (kind == PFG_EVENT_NONE || throttle[i].kind == (int32) kind)
+			throttle[i].kind = PFG_EVENT_NONE;
+	pg_atomic_fetch_add_u64(&pfg_capture->throttle_generation, 1);
+	LWLockRelease(pfg_capture->lock);
 }
 
 /*

@@ -48,6 +48,7 @@ typedef struct PfgCaptureShared
 {
 	LWLock	   *lock;			/* protects the throttle and the arming */
 	pg_atomic_uint32 narmed;	/* slots in use */
+	pg_atomic_uint64 throttle_generation;	/* bumped by pfg_throttle_reset */
 	PfgArmedSlot armed[PFG_ARMED_SLOTS];
 	/* the throttle table follows */
 } PfgCaptureShared;
@@ -60,6 +61,7 @@ extern bool pfg_capture_armed_slow(uint64 queryid);
 extern bool pfg_throttle_refused(uint64 queryid, PfgEventKind kind);
 extern bool pfg_throttle_pass(uint64 fingerprint, uint64 queryid,
 							  PfgEventKind kind);
+extern void pfg_throttle_reset(PfgEventKind kind);
 extern void pfg_detect_text(PfgDetect *d);
 extern void pfg_detect_event(PfgDetect *d, PfgEventKind kind, PfgEventData *ev);
 

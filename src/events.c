@@ -47,6 +47,7 @@
 
 #include "compat.h"
 #include "dumpfile.h"
+#include "capture.h"
 #include "events.h"
 #include "guc.h"
 #include "perfguard.h"
@@ -921,6 +922,9 @@ perfguard_reset_events(PG_FUNCTION_ARGS)
 		pfg_events->count -= removed;
 	}
 	LWLockRelease(pfg_events->lock);
+
+	/* and the rate limit starts over, so the next events are recorded */
+	pfg_throttle_reset(kind < 0 ? PFG_EVENT_NONE : (PfgEventKind) kind);
 
 	PG_RETURN_INT64(removed);
 }

@@ -240,7 +240,16 @@ report(PfgDetect *d, PfgScope *s, PfgRepeat *r, PfgEventKind kind,
 		exit_callback_set = true;
 	}
 
-	if (!pfg_throttle_pass(d->fingerprint, d->queryid, kind))
+	/*
+	 * One report per N+1 site: the rate limit is per (statement, parent),
+	 * so the same lookup after another parent (another code path) is a
+	 * report of its own.
+	 */
+	if (!pfg_throttle_pass(d->fingerprint ^
+						   (parent_fingerprint * UINT64CONST(0x9E3779B97F4A7C15)),
+						   d->queryid ^
+						   (r->parent_queryid * UINT64CONST(0xC2B2AE3D27D4EB4F)),
+						   kind))
 		return;
 
 	initStringInfo(&detail);

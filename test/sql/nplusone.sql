@@ -267,6 +267,45 @@ SELECT format('SELECT title FROM books WHERE author_id = %s ORDER BY id LIMIT 1'
 COMMIT;
 RESET perfguard.nplus1_threshold;
 
+-- the rate limit (capture_interval) is per N+1 site, (statement, parent):
+-- the same lookup driven by two different queries is reported twice; the
+-- same site again within the interval is not; perfguard.reset_events()
+-- starts the rate limit over
+SET perfguard.capture_interval = 3600;
+SELECT perfguard.reset_events() >= 0 AS reset_events;
+BEGIN;
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT name FROM authors WHERE id = %s', id) FROM authors WHERE id <= 12 ORDER BY id \gexec
+\o
+\set ECHO all
+COMMIT;
+BEGIN;
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT name FROM authors WHERE id = %s', author_id) FROM books WHERE id <= 12 ORDER BY id \gexec
+\o
+\set ECHO all
+COMMIT;
+-- the first site again: rate-limited
+BEGIN;
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT name FROM authors WHERE id = %s', id) FROM authors WHERE id <= 12 ORDER BY id \gexec
+\o
+\set ECHO all
+COMMIT;
+SELECT query, parent_query FROM repeats;
+SELECT perfguard.reset_events('n_plus_one') AS reset_events;
+BEGIN;
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT name FROM authors WHERE id = %s', id) FROM authors WHERE id <= 12 ORDER BY id \gexec
+\o
+\set ECHO all
+COMMIT;
+SELECT query, parent_query FROM repeats;
+
 RESET perfguard.capture_interval;
 RESET perfguard.seqscan_min_rows;
 SELECT perfguard.reset_events() >= 0 AS reset_events;
