@@ -842,3 +842,25 @@ BEGIN ATOMIC
        AND NOT s.own
      ORDER BY s.fingerprint, l.name;
 END;
+
+-- info(): how many statements the N+1 detector could not count (a
+-- transaction of more distinct statements than it counts).
+DROP FUNCTION info();
+CREATE FUNCTION info(
+    OUT version text,
+    OUT max_queries integer,
+    OUT statements bigint,
+    OUT evictions bigint,
+    OUT stats_reset timestamptz,
+    OUT query_text_length integer,
+    OUT events bigint,
+    OUT events_dropped bigint,
+    OUT events_memory bigint,
+    OUT nplus1_uncounted bigint
+)
+RETURNS record
+AS 'MODULE_PATHNAME', 'perfguard_info_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION info() IS
+    'perfguard library version, sizing, and use of the statistics table, the event store and the N+1 detector';

@@ -44,7 +44,8 @@
 
 #define PFG_STATS_COLS	38
 #define PFG_STATS_QUERY_COL 5	/* the query column, 0-based */
-#define PFG_INFO_COLS	9
+#define PFG_INFO_COLS	10		/* 1.1; 1.0 declared the first 9 */
+#define PFG_INFO_COLS_1_0	9
 
 /* The columns of perfguard.stats_internal(), as the C code builds them. */
 static const Oid stats_types[PFG_STATS_COLS] = {
@@ -73,7 +74,8 @@ static const Oid info_types[PFG_INFO_COLS] = {
 	INT4OID,					/* query_text_length */
 	INT8OID,					/* events */
 	INT8OID,					/* events_dropped */
-	INT8OID						/* events_memory */
+	INT8OID,					/* events_memory */
+	INT8OID						/* nplus1_uncounted */
 };
 
 /*
@@ -95,6 +97,7 @@ PG_FUNCTION_INFO_V1(perfguard_stats);
 PG_FUNCTION_INFO_V1(perfguard_reset);
 PG_FUNCTION_INFO_V1(perfguard_fingerprint);
 PG_FUNCTION_INFO_V1(perfguard_info);
+PG_FUNCTION_INFO_V1(perfguard_info_1_1);
 
 /*
  * perfguard_stats
@@ -308,11 +311,28 @@ perfguard_fingerprint(PG_FUNCTION_ARGS)
 }
 
 /*
- * perfguard_info
- *		One row about perfguard itself.
+ * perfguard_info, perfguard_info_1_1
+ *		One row about perfguard itself: the 9 columns of the extension's
+ *		1.0 definition, or the 10 of 1.1 (as pg_stat_statements keeps one
+ *		entry point per version of its row, so that a library newer than
+ *		the SQL definitions still works until ALTER EXTENSION UPDATE).
  */
+static Datum info_row(FunctionCallInfo fcinfo, int ncols);
+
 Datum
 perfguard_info(PG_FUNCTION_ARGS)
+{
+	return info_row(fcinfo, PFG_INFO_COLS_1_0);
+}
+
+Datum
+perfguard_info_1_1(PG_FUNCTION_ARGS)
+{
+	return info_row(fcinfo, PFG_INFO_COLS);
+}
+
+static Datum
+info_row(FunctionCallInfo fcinfo, int ncols)
 {
 	TupleDesc	tupdesc;
 	Datum		values[PFG_INFO_COLS];
@@ -325,7 +345,7 @@ perfguard_info(PG_FUNCTION_ARGS)
 	pfg_check_loaded();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	pfg_check_result_type(fcinfo, tupdesc, info_types, PFG_INFO_COLS);
+	pfg_check_result_type(fcinfo, tupdesc, info_types, ncols);
 
 	SpinLockAcquire(&pfg_shared->mutex);
 	evictions = pfg_shared->evictions;
@@ -343,6 +363,8 @@ perfguard_info(PG_FUNCTION_ARGS)
 	values[6] = Int64GetDatum(events);
 	values[7] = Int64GetDatum(events_dropped);
 	values[8] = Int64GetDatum((int64) pfg_events_memory * 1024);
+	if (ncols > PFG_INFO_COLS_1_0)
+		values[9] = Int64GetDatum((int64) pg_atomic_read_u64(&pfg_shared->nplus1_uncounted));
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -27,11 +27,15 @@
  *	  over and over (pgbench -S) has no such parent and is never reported.
  *
  * State is backend-local and costs O(1) per statement: an open-addressing
- * table of PFG_REPEAT_SLOTS statements per scope.  A scope is emptied in
- * O(1) by bumping its generation (a slot of an older generation is free).
- * A scope that meets more distinct statements than the table holds stops
- * counting the new ones (the statements already counted go on), so a
- * transaction of millions of distinct statements uses the same memory.
+ * table per scope, of PFG_REPEAT_SLOTS slots to start with, doubled when
+ * it is half full, up to PFG_REPEAT_MAX_SLOTS (half of them statements):
+ * far beyond a real transaction, which a test suite wrapping each test in
+ * a transaction can make long.  A scope is emptied in O(1) by bumping its
+ * generation (a slot of an older generation is free), and shrinks back at
+ * its end if it had grown past PFG_REPEAT_KEEP_SLOTS.  A scope that meets
+ * more distinct statements than the largest table holds stops counting the
+ * new ones (those counted go on), and says so: every statement left
+ * uncounted adds one to perfguard.info().nplus1_uncounted.
  *
  * Each report is an event, rate-limited like the others, and counted in
  * perfguard.stats; its count, time and last execution are brought up to
@@ -46,6 +50,7 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -56,8 +61,9 @@
 #include "nplus1.h"
 #include "stats.h"
 
-#define PFG_REPEAT_SLOTS	256		/* statements counted per scope; a power of two */
-#define PFG_REPEAT_PROBES	8
+#define PFG_REPEAT_SLOTS	256		/* a scope's table to start with; a power of two */
+#define PFG_REPEAT_KEEP_SLOTS	4096	/* kept at a scope's end */
+#define PFG_REPEAT_MAX_SLOTS	131072	/* the largest: 65,536 statements */
 #define PFG_REPEAT_REPORTED	16	/* reports per scope kept up to date */
 
 #define ERRCODE_PFG_N_PLUS_ONE		MAKE_SQLSTATE('P','F','0','0','1')
@@ -89,7 +95,9 @@ typedef struct PfgScope
 	uint64		prev_queryid;	/* the last top-level statement; 0: none */
 	int64		prev_rows;
 	TimestampTz prev_end;		/* session scope: when it ended */
-	PfgRepeat	slots[PFG_REPEAT_SLOTS];
+	int			used;			/* slots of this generation */
+	uint32		mask;			/* slots - 1 */
+	PfgRepeat  *slots;			/* in TopMemoryContext; NULL until used */
 } PfgScope;
 
 static PfgScope xact_scope = {.generation = 1};
@@ -118,8 +126,15 @@ scope_end(PfgScope *s, bool keep_prev)
 	s->nreported = 0;
 	s->repeating = false;
 	s->generation++;
+	s->used = 0;
 	if (!keep_prev)
 		s->prev_queryid = 0;
+	if (s->slots != NULL && s->mask + 1 > PFG_REPEAT_KEEP_SLOTS)
+	{
+		/* a scope that grew for a long transaction gives its memory back */
+		pfree(s->slots);
+		s->slots = NULL;
+	}
 }
 
 /*
@@ -143,6 +158,57 @@ exit_callback(int code, Datum arg)
 
 
 /*
+ * pfg_nplus1_uncounted
+ *		A statement could not be counted: its scope is as large as it gets.
+ */
+static void
+pfg_nplus1_uncounted(void)
+{
+	if (pfg_shared != NULL)
+		pg_atomic_fetch_add_u64(&pfg_shared->nplus1_uncounted, 1);
+}
+
+static inline uint32
+slot_hash(uint64 queryid, bool toplevel)
+{
+	return (uint32) (((queryid ^ toplevel) * UINT64CONST(0x9E3779B97F4A7C15)) >> 32);
+}
+
+/*
+ * scope_resize
+ *		Give a scope a table of this many slots, moving the statements of
+ *		the current generation into it; the reports follow their slots.
+ *		Allocated in TopMemoryContext (scopes outlive transactions).
+ */
+static void
+scope_resize(PfgScope *s, uint32 slots)
+{
+	PfgRepeat  *old = s->slots;
+	uint32		old_slots = old ? s->mask + 1 : 0;
+
+	s->slots = MemoryContextAllocZero(TopMemoryContext, slots * sizeof(PfgRepeat));
+	s->mask = slots - 1;
+	for (uint32 j = 0; j < old_slots; j++)
+	{
+		PfgRepeat  *from = &old[j];
+		uint32		k;
+
+		if (from->generation != s->generation)
+			continue;
+		for (k = slot_hash(from->queryid, from->toplevel) & s->mask;
+			 s->slots[k].generation == s->generation;
+			 k = (k + 1) & s->mask)
+			;
+		s->slots[k] = *from;
+		for (int n = 0; n < s->nreported; n++)
+			if (s->reported[n] == from)
+				s->reported[n] = &s->slots[k];
+	}
+	if (old)
+		pfree(old);
+}
+
+/*
  * scope_slot
  *		The slot of a statement in a scope, or NULL.  With claim, a statement
  *		new to the scope gets the first free slot of its probe sequence
@@ -153,29 +219,49 @@ exit_callback(int code, Datum arg)
 static PfgRepeat *
 scope_slot(PfgScope *s, uint64 queryid, bool toplevel, bool claim, bool *fresh)
 {
-	uint32		h = (uint32) ((queryid * UINT64CONST(0x9E3779B97F4A7C15)) >> 56);
+	uint32		i;
 
 	*fresh = false;
-	for (int i = 0; i < PFG_REPEAT_PROBES; i++)
+	if (s->slots == NULL)
 	{
-		PfgRepeat  *r = &s->slots[(h + i) & (PFG_REPEAT_SLOTS - 1)];
+		if (!claim)
+			return NULL;
+		scope_resize(s, PFG_REPEAT_SLOTS);
+	}
+	for (i = slot_hash(queryid, toplevel) & s->mask;; i = (i + 1) & s->mask)
+	{
+		PfgRepeat  *r = &s->slots[i];
 
 		if (r->generation != s->generation)
-		{
-			if (!claim)
-				return NULL;
-			memset(r, 0, sizeof(PfgRepeat));
-			r->generation = s->generation;
-			r->queryid = queryid;
-			r->toplevel = toplevel;
-			r->parent_rows = -1;
-			*fresh = true;
-			return r;
-		}
+			break;
 		if (r->queryid == queryid && r->toplevel == toplevel)
 			return r;
 	}
-	return NULL;
+	if (!claim)
+		return NULL;
+	if ((s->used + 1) * 2 > (int) s->mask + 1)
+	{
+		if (s->mask + 1 >= PFG_REPEAT_MAX_SLOTS)
+		{
+			/* as large as it gets: not counted, but counted as such */
+			pfg_nplus1_uncounted();
+			return NULL;
+		}
+		scope_resize(s, (s->mask + 1) * 2);
+		return scope_slot(s, queryid, toplevel, claim, fresh);
+	}
+	{
+		PfgRepeat  *r = &s->slots[i];
+
+		memset(r, 0, sizeof(PfgRepeat));
+		r->generation = s->generation;
+		r->queryid = queryid;
+		r->toplevel = toplevel;
+		r->parent_rows = -1;
+		s->used++;
+		*fresh = true;
+		return r;
+	}
 }
 
 /* How many times the scope has counted a statement (1 if not counted). */

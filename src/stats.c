@@ -457,6 +457,7 @@ pfg_stats_shmem_startup(void)
 		pfg_shared->generation = 1;
 		pfg_shared->stats_reset = GetCurrentTimestamp();
 		pg_atomic_init_u64(&pfg_shared->budget_generation, 0);
+		pg_atomic_init_u64(&pfg_shared->nplus1_uncounted, 0);
 	}
 
 	memset(&info, 0, sizeof(info));

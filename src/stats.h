@@ -116,6 +116,8 @@ typedef struct PfgShared
 								 * changed only under lock exclusively */
 	TimestampTz stats_reset;	/* when all statistics were last reset */
 	pg_atomic_uint64 budget_generation; /* bumped when budgets change */
+	pg_atomic_uint64 nplus1_uncounted;	/* statements the N+1 detector could
+										 * not count (a scope full) */
 } PfgShared;
 
 extern PfgShared *pfg_shared;

@@ -306,6 +306,40 @@ SELECT format('SELECT name FROM authors WHERE id = %s', id) FROM authors WHERE i
 COMMIT;
 SELECT query, parent_query FROM repeats;
 
+-- long transactions: 3 transactions of 300 distinct statements each (a
+-- test suite wrapping each test in one) are counted completely: every
+-- statement ran in 3 transactions, and a repetition after them is still
+-- detected; nothing was left uncounted
+SET perfguard.capture_interval = 0;
+SELECT perfguard.reset() >= 0 AS reset, perfguard.reset_events() >= 0 AS reset_events;
+BEGIN;
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT %s FROM authors WHERE id = 1', string_agg('id', ', ')) FROM generate_series(1, 300) k, generate_series(1, k) GROUP BY k \gexec
+\o
+\set ECHO all
+COMMIT;
+BEGIN;
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT %s FROM authors WHERE id = 1', string_agg('id', ', ')) FROM generate_series(1, 300) k, generate_series(1, k) GROUP BY k \gexec
+\o
+\set ECHO all
+COMMIT;
+BEGIN;
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT %s FROM authors WHERE id = 1', string_agg('id', ', ')) FROM generate_series(1, 300) k, generate_series(1, k) GROUP BY k \gexec
+SELECT format('SELECT title FROM books WHERE id = %s', g) FROM generate_series(1, 12) g \gexec
+\o
+\set ECHO all
+COMMIT;
+SELECT count(*) AS statements, count(*) FILTER (WHERE xacts = 3 AND calls = 3) AS in_3_xacts,
+       max(max_calls_per_xact) AS max_per_xact
+  FROM perfguard.stats WHERE query LIKE 'SELECT id%';
+SELECT query, count FROM repeats;
+SELECT nplus1_uncounted FROM perfguard.info();
+
 RESET perfguard.capture_interval;
 RESET perfguard.seqscan_min_rows;
 SELECT perfguard.reset_events() >= 0 AS reset_events;
