@@ -20,10 +20,11 @@
  *	  run), the scope is a burst: statements that follow one another with
  *	  pauses shorter than perfguard.nplus1_window.  A burst also ends when,
  *	  after some statement has repeated, a statement new to the burst runs
- *	  (the loop is over).  A repeated statement is reported only when it
- *	  follows a parent that ran once in the burst and returned at least as
- *	  many rows as the threshold: the shape of N+1, where each row of the
- *	  parent drives one more statement.  A session that runs one lookup
+ *	  (the loop is over).  A repeated statement is reported only when its
+ *	  parent drives it (burst_parent_drives): a parent that ran once and
+ *	  returned at least threshold rows (each row of the parent drives one
+ *	  more statement), or a repeated parent whose lists drove it (nested
+ *	  N+1).  A session that runs one lookup
  *	  over and over (pgbench -S) has no such parent and is never reported.
  *
  * State is backend-local and costs O(1) per statement: an open-addressing
@@ -77,6 +78,7 @@ typedef struct PfgRepeat
 	bool		toplevel;
 	bool		reported;
 	int32		count;
+	int64		rows;			/* rows of all its executions in the scope */
 	double		total_ms;
 	TimestampTz first_at;
 	TimestampTz last_at;
@@ -264,14 +266,30 @@ scope_slot(PfgScope *s, uint64 queryid, bool toplevel, bool claim, bool *fresh)
 	}
 }
 
-/* How many times the scope has counted a statement (1 if not counted). */
-static int32
-scope_count(PfgScope *s, uint64 queryid, bool toplevel)
+/*
+ * burst_parent_drives
+ *		In an autocommit burst, is r's repetition driven by its parent, the
+ *		statement that ran just before r first did?  Either the parent ran
+ *		once and returned at least threshold rows (load a list, then one
+ *		query per row), or it is itself repeated, returned lists (more rows
+ *		than executions) and at least as many rows as r ran (the nested
+ *		shape: one query per post, then one per comment of each).  A
+ *		statement repeated with no such parent (pgbench -S), or after a
+ *		parent that returns one row each time (two lookups of a request
+ *		handler served over and over), is not reported.
+ */
+static bool
+burst_parent_drives(PfgScope *s, PfgRepeat *r, int threshold)
 {
 	bool		fresh;
-	PfgRepeat  *r = scope_slot(s, queryid, toplevel, false, &fresh);
+	PfgRepeat  *p;
 
-	return r ? r->count : 1;
+	if (r->parent_queryid == 0)
+		return false;
+	p = scope_slot(s, r->parent_queryid, true, false, &fresh);
+	if (p == NULL || p->count <= 1)
+		return r->parent_rows >= threshold;
+	return p->rows > p->count && p->rows >= r->count;
 }
 
 /*
@@ -460,6 +478,7 @@ pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
 			}
 		}
 		r->count++;
+		r->rows += (int64) d->rows;
 		r->total_ms += ms;
 		r->last_at = now;
 		if (s == &xact_scope)
@@ -468,9 +487,7 @@ pfg_nplus1_exec(PfgDetect *d, CmdType operation, double ms,
 			s->repeating = true;
 
 		if (r->count == threshold &&
-			(s == &xact_scope ||
-			 (r->parent_queryid != 0 && r->parent_rows >= threshold &&
-			  scope_count(s, r->parent_queryid, true) == 1)))
+			(s == &xact_scope || burst_parent_drives(s, r, threshold)))
 			report(d, s, r, kind, threshold, found);
 	}
 

@@ -155,6 +155,30 @@ SELECT 'SELECT title FROM books WHERE id = 1', 'SELECT title FROM books WHERE id
        'SELECT title FROM books WHERE id = 11', 'SELECT title FROM books WHERE id = 12' \gexec
 \o
 \set ECHO all
+-- nested N+1 in autocommit, as an ORM loads it: 12 authors, then the books
+-- of each author (12 lookups), then each of those books again by id (60
+-- lookups).  Both loops are reported: the per-book lookup's parent, the
+-- books-by-author lookup, is itself repeated and its lists drove it.
+SELECT perfguard.reset_events() >= 0 AS reset_events;
+SELECT pg_sleep(0.3);
+\set ECHO none
+\o /dev/null
+SELECT sql FROM (
+    SELECT 'SELECT id FROM authors WHERE id <= 12 ORDER BY id' AS sql, 0 AS a, 0 AS b
+    UNION ALL
+    SELECT format('SELECT id, title FROM books WHERE author_id = %s ORDER BY id LIMIT 5', a.id), a.id, 0
+      FROM authors a WHERE a.id <= 12
+    UNION ALL
+    SELECT format('SELECT title, author_id FROM books WHERE id = %s', b.id), b.author_id, b.id
+      FROM authors a CROSS JOIN LATERAL
+           (SELECT id, author_id FROM books WHERE author_id = a.id ORDER BY id LIMIT 5) b
+     WHERE a.id <= 12
+) q ORDER BY a, b \gexec
+\o
+\set ECHO all
+SELECT kind, query, scope, parent_query FROM repeats;
+SELECT perfguard.reset_events() >= 0 AS reset_events;
+
 -- a pause longer than the window splits the loop: no burst reaches 10
 SELECT pg_sleep(0.3);
 \set ECHO none
@@ -163,7 +187,9 @@ SELECT format('SELECT title FROM books WHERE author_id = %s ORDER BY id LIMIT 1'
   FROM authors ORDER BY id LIMIT 6 \gexec
 \o
 \set ECHO all
-SELECT pg_sleep(0.3);
+-- (a real pause: no statement in it; a statement that sleeps is part of
+-- the burst)
+\! sleep 0.3
 \set ECHO none
 \o /dev/null
 SELECT format('SELECT title FROM books WHERE author_id = %s ORDER BY id LIMIT 1', id)
