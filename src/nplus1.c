@@ -221,7 +221,8 @@ scope_resize(PfgScope *s, uint32 slots)
 static PfgRepeat *
 scope_slot(PfgScope *s, uint64 queryid, bool toplevel, bool claim, bool *fresh)
 {
-	uint32		i;
+	uint32		h = slot_hash(queryid, toplevel);
+	PfgRepeat  *r;
 
 	*fresh = false;
 	if (s->slots == NULL)
@@ -230,10 +231,9 @@ scope_slot(PfgScope *s, uint64 queryid, bool toplevel, bool claim, bool *fresh)
 			return NULL;
 		scope_resize(s, PFG_REPEAT_SLOTS);
 	}
-	for (i = slot_hash(queryid, toplevel) & s->mask;; i = (i + 1) & s->mask)
+	for (uint32 i = h & s->mask;; i = (i + 1) & s->mask)
 	{
-		PfgRepeat  *r = &s->slots[i];
-
+		r = &s->slots[i];
 		if (r->generation != s->generation)
 			break;
 		if (r->queryid == queryid && r->toplevel == toplevel)
@@ -249,21 +249,23 @@ scope_slot(PfgScope *s, uint64 queryid, bool toplevel, bool claim, bool *fresh)
 			pfg_nplus1_uncounted();
 			return NULL;
 		}
+		/* the statement is not in the table: its place in the larger one */
 		scope_resize(s, (s->mask + 1) * 2);
-		return scope_slot(s, queryid, toplevel, claim, fresh);
+		for (uint32 i = h & s->mask;; i = (i + 1) & s->mask)
+		{
+			r = &s->slots[i];
+			if (r->generation != s->generation)
+				break;
+		}
 	}
-	{
-		PfgRepeat  *r = &s->slots[i];
-
-		memset(r, 0, sizeof(PfgRepeat));
-		r->generation = s->generation;
-		r->queryid = queryid;
-		r->toplevel = toplevel;
-		r->parent_rows = -1;
-		s->used++;
-		*fresh = true;
-		return r;
-	}
+	memset(r, 0, sizeof(PfgRepeat));
+	r->generation = s->generation;
+	r->queryid = queryid;
+	r->toplevel = toplevel;
+	r->parent_rows = -1;
+	s->used++;
+	*fresh = true;
+	return r;
 }
 
 /*
