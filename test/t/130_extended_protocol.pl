@@ -534,5 +534,77 @@ is( sql(
 ok($c->alive, 'nplus1_action = error: the connection is usable');
 $c->terminate;
 
+###########################################################################
+# The ORM-shaped nested N+1 (issue 14): posts, the comments of each post,
+# the author of each comment, through prepared statements, in autocommit
+# (each Sync its own transaction: a burst) and in one transaction.  Both
+# loops are reported, each naming the query that drove it.
+###########################################################################
+sql(q{
+CREATE TABLE posts (id int PRIMARY KEY);
+CREATE TABLE comments (id int PRIMARY KEY, post_id int, author_id int);
+CREATE TABLE authors (id int PRIMARY KEY, name text);
+INSERT INTO posts SELECT generate_series(1, 20);
+INSERT INTO comments SELECT g, 1 + g % 20, 1 + g % 30 FROM generate_series(1, 97) g;
+INSERT INTO authors SELECT g, 'author ' || g FROM generate_series(1, 30) g;
+ANALYZE posts, comments, authors;
+});
+my $posts_q    = 'SELECT id FROM posts ORDER BY id';
+my $comments_q = 'SELECT id, author_id FROM comments WHERE post_id = $1 ORDER BY id';
+my $author_q   = 'SELECT name FROM authors WHERE id = $1';
+
+# one execution of a prepared statement, its rows
+sub run_prepared
+{
+	my ($conn, $stmt, @params) = @_;
+	$conn->bind('', $stmt, @params);
+	$conn->execute('', 0);
+	$conn->sync;
+	my $res = $conn->read_until_ready;
+	return rows_of($res);
+}
+
+foreach my $mode ('autocommit', 'transaction')
+{
+	reset_all();
+	sleep 2;    # a burst of its own (perfguard.nplus1_window is 1 s)
+	$c = wire();
+	$c->parse('posts',    $posts_q);
+	$c->parse('comments', $comments_q, 23);
+	$c->parse('author',   $author_q, 23);
+	$c->sync;
+	$c->read_until_ready;
+	if ($mode eq 'transaction')
+	{
+		$c->query('BEGIN');
+		$c->read_until_ready;
+	}
+	my $lookups = 0;
+	foreach my $post (@{ run_prepared($c, 'posts') })
+	{
+		foreach my $comment (@{ run_prepared($c, 'comments', $post->[0]) })
+		{
+			run_prepared($c, 'author', $comment->[1]);
+			$lookups++;
+		}
+	}
+	if ($mode eq 'transaction')
+	{
+		$c->query('COMMIT');
+		$c->read_until_ready;
+	}
+	is($lookups, 97, "nested N+1, $mode: 20 posts, 97 comments, 97 author lookups");
+	my $scope = $mode eq 'autocommit' ? 'session' : 'transaction';
+	is( sql(
+			q{SELECT string_agg(format('%s <- %s (%s)', query, detail->>'parent_query',
+			                          detail->>'scope'), E'\n' ORDER BY query COLLATE "C")
+			    FROM perfguard.events WHERE kind = 'n_plus_one'}),
+		"SELECT id, author_id FROM comments WHERE post_id = \$1 ORDER BY id <- SELECT id FROM posts ORDER BY id ($scope)\n"
+		  . "SELECT name FROM authors WHERE id = \$1 <- SELECT id, author_id FROM comments WHERE post_id = \$1 ORDER BY id ($scope)",
+		"nested N+1, $mode: both loops reported, each after the query that drove it");
+	$c->terminate;
+}
+
+
 $node->stop;
 done_testing();
