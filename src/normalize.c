@@ -9,10 +9,10 @@
  * backslash_quote can change between the parse of a multi-statement string
  * and the execution of its second statement), and it sends the NOTICEs of
  * identifier truncation again.  This scanner knows just enough of SQL's
- * lexical rules to find tokens: white space and comments (nested block comments too),
- * quoted identifiers, string constants in all their forms (E, B, X, N and
- * U& prefixes, dollar quotes, adjacent strings continued across a newline),
- * numbers, $n parameters, operators and punctuation.  Text it cannot make
+ * lexical rules to find tokens: white space and comments (block comments
+ * nested), quoted identifiers, string constants in all their forms (E, B,
+ * X, N and U& prefixes, dollar quotes, adjacent strings continued across a
+ * newline), numbers, $n parameters, operators and punctuation.  Text it cannot make
  * sense of (an unterminated string) ends at the end of the statement.
  *
  * Normalized text: the statement as it was written, each constant replaced
