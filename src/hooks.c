@@ -57,6 +57,13 @@
 static int	nesting_level = 0;
 
 /*
+ * Utility commands under way (CALL, DO, ...).  A transaction can end inside
+ * one (COMMIT or ROLLBACK in a procedure): then the nesting level is left as
+ * it is; the command's PG_FINALLY puts it back to what it was before it.
+ */
+static int	utility_depth = 0;
+
+/*
  * While a DECLARE CURSOR runs: its nesting level and the cursor's name, so
  * that ExecutorStart can tell the cursor's own query (which runs as the
  * statement the client declared, one level deeper) from statements that
@@ -495,8 +502,14 @@ hooks_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
-			/* a top-level transaction ends between statements */
-			nesting_level = 0;
+			/*
+			 * Between statements, a transaction that ends is at level 0 (an
+			 * ERROR that skipped decrements is why this is needed).  Inside
+			 * a utility command (a procedure's COMMIT or ROLLBACK) the level
+			 * is right as it is, and the command restores it when it ends.
+			 */
+			if (utility_depth == 0)
+				nesting_level = 0;
 			sub_levels_used = 0;
 			pfg_nplus1_xact_end();
 			pfg_budget_xact(event);
@@ -869,6 +882,7 @@ utility_nested(PlannedStmt *pstmt, const char *queryString,
 	int			save_declare_level = declare_level;
 	const char *save_declare_name = declare_name;
 	PfgUtilityTop save_top = utility_top;
+	int			save_level = nesting_level;
 
 	/* the client's utility command, while (and only while) it runs */
 	if (nesting_level == 0)
@@ -885,6 +899,7 @@ utility_nested(PlannedStmt *pstmt, const char *queryString,
 		declare_name = ((DeclareCursorStmt *) pstmt->utilityStmt)->portalname;
 	}
 	nesting_level++;
+	utility_depth++;
 	PG_TRY();
 	{
 		utility_next(pstmt, queryString, readOnlyTree, context, params,
@@ -892,7 +907,9 @@ utility_nested(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_FINALLY();
 	{
-		nesting_level--;
+		/* the level before the command, whatever an ERROR skipped */
+		nesting_level = save_level;
+		utility_depth--;
 		declare_level = save_declare_level;
 		declare_name = save_declare_name;
 		utility_top = save_top;

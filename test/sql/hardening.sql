@@ -119,5 +119,19 @@ SELECT count(*) AS here FROM hx;
 SELECT query, toplevel FROM perfguard.stats WHERE query LIKE '%AS here FROM hx';
 RESET perfguard.track;
 
+-- a procedure that ends transactions (COMMIT, ROLLBACK inside a CALL):
+-- its statements after them are still nested, and the statement after the
+-- CALL is top level
+CREATE PROCEDURE hproc() LANGUAGE plpgsql
+AS $$ BEGIN PERFORM 1; COMMIT; PERFORM count(*) * 2 FROM hx; ROLLBACK; PERFORM count(*) * 3 FROM hx; END $$;
+SET perfguard.track = 'all';
+SELECT perfguard.reset() >= 0 AS reset;
+CALL hproc();
+SELECT count(*) * 4 FROM hx;
+SELECT query, toplevel, calls FROM perfguard.stats
+ WHERE query LIKE '%count(*) * $1 FROM hx%' ORDER BY toplevel, query COLLATE "C";
+RESET perfguard.track;
+DROP PROCEDURE hproc();
+
 DROP TABLE hx, hc, hlog, hbig;
 DROP FUNCTION hcount(int), hrec(int), hfail(int);
