@@ -416,13 +416,13 @@ breach_words(const PfgBreach *b, const PfgFound *found)
  *		table can be read: never in parallel mode (a statement run by a
  *		function inside a parallel query), where a snapshot cannot be
  *		taken; the copy read before is used then.  The end of an execution
- *		(ExecutorRun, ExecutorEnd) reads nothing.
+ *		(ExecutorRun, ExecutorEnd) reads nothing.  The caller calls it only
+ *		when budgets are enforced.
  */
 void
 pfg_budget_prepare(void)
 {
-	if (pfg_enforce_level() != PFG_ENFORCE_OFF && pfg_shared != NULL &&
-		!IsInParallelMode())
+	if (pfg_shared != NULL && !IsInParallelMode())
 		budget_refresh();
 }
 
@@ -441,6 +441,50 @@ limit_from(const PfgBudgetEntry *entry, int i)
 	return NULL;
 }
 
+/* The limits one execution can break while it is still being fetched. */
+#define RUNNING_LIMIT(i) \
+	((i) == PFG_LIMIT_MAX_MS || (i) == PFG_LIMIT_MAX_ROWS || \
+	 (i) == PFG_LIMIT_MAX_BLOCKS)
+
+/* What the detectors found in an execution still being fetched: nothing. */
+static const PfgFound no_findings;
+
+/*
+ * limit_broken
+ *		Does an execution break limit i, whose bound is from's?  *value is
+ *		what the limit measures (for the report).
+ */
+static bool
+limit_broken(PfgLimit i, const PfgLimits *from, double ms, uint64 rows,
+			 int64 blocks, const PfgFound *found, double *value)
+{
+	*value = 0;
+	switch (i)
+	{
+		case PFG_LIMIT_MAX_MS:
+			*value = ms;
+			return ms > from->value[i];
+		case PFG_LIMIT_MAX_ROWS:
+			*value = (double) rows;
+			return *value > from->value[i];
+		case PFG_LIMIT_MAX_BLOCKS:
+			*value = (double) blocks;
+			return *value > from->value[i];
+		case PFG_LIMIT_MAX_CALLS_PER_XACT:
+			/* once per transaction: at the first execution over it */
+			*value = (double) found->xact_calls;
+			return found->xact_calls > 0 &&
+				*value == floor(from->value[i]) + 1;
+		case PFG_LIMIT_SEQSCAN:
+			return found->seq_scan && from->value[i] == 0.0;
+		case PFG_LIMIT_NPLUS1:
+			return (found->n_plus_one || found->row_by_row) &&
+				from->value[i] == 0.0;
+		default:
+			return false;
+	}
+}
+
 /*
  * pfg_budget_breaks
  *		Has an execution being fetched in pieces broken max_ms, max_rows or
@@ -450,25 +494,24 @@ bool
 pfg_budget_breaks(uint64 fingerprint, double ms, uint64 rows, int64 blocks)
 {
 	PfgBudgetEntry *entry;
-	const PfgLimits *from;
 
 	if (fingerprint == 0)
 		return false;
 	entry = budget_hash ? hash_search(budget_hash, &fingerprint, HASH_FIND, NULL) : NULL;
 	if (entry == NULL && !have_default)
 		return false;
-	return ((from = limit_from(entry, PFG_LIMIT_MAX_MS)) != NULL &&
-			ms > from->value[PFG_LIMIT_MAX_MS]) ||
-		((from = limit_from(entry, PFG_LIMIT_MAX_ROWS)) != NULL &&
-		 (double) rows > from->value[PFG_LIMIT_MAX_ROWS]) ||
-		((from = limit_from(entry, PFG_LIMIT_MAX_BLOCKS)) != NULL &&
-		 (double) blocks > from->value[PFG_LIMIT_MAX_BLOCKS]);
-}
+	for (int i = 0; i < PFG_LIMIT_COUNT; i++)
+	{
+		const PfgLimits *from;
+		double		value;
 
-/* The limits one execution can break while it is still being fetched. */
-#define RUNNING_LIMIT(i) \
-	((i) == PFG_LIMIT_MAX_MS || (i) == PFG_LIMIT_MAX_ROWS || \
-	 (i) == PFG_LIMIT_MAX_BLOCKS)
+		if (RUNNING_LIMIT(i) && (from = limit_from(entry, i)) != NULL &&
+			limit_broken((PfgLimit) i, from, ms, rows, blocks, &no_findings,
+						 &value))
+			return true;
+	}
+	return false;
+}
 
 /*
  * pfg_budget_enforce
@@ -493,7 +536,6 @@ pfg_budget_enforce(uint64 fingerprint, double ms, uint64 rows, int64 blocks,
 	PfgBreach	breaches[PFG_LIMIT_COUNT];
 	int			nbreaches = 0;
 	StringInfoData detail;
-	PfgFound	none;
 
 	if (pfg_enforce_level() == PFG_ENFORCE_OFF || fingerprint == 0)
 		return false;
@@ -501,53 +543,18 @@ pfg_budget_enforce(uint64 fingerprint, double ms, uint64 rows, int64 blocks,
 	if (entry == NULL && !have_default)
 		return false;
 	if (found == NULL)
-	{
-		memset(&none, 0, sizeof(none));
-		found = &none;
-	}
+		found = &no_findings;
 
 	for (int i = 0; i < PFG_LIMIT_COUNT; i++)
 	{
 		const PfgLimits *from;
-		double		value = 0;
-		bool		broken = false;
+		double		value;
 
 		if (running ? !RUNNING_LIMIT(i) : (skip_running && RUNNING_LIMIT(i)))
 			continue;
 		if ((from = limit_from(entry, i)) == NULL)
 			continue;
-
-		switch ((PfgLimit) i)
-		{
-			case PFG_LIMIT_MAX_MS:
-				value = ms;
-				broken = ms > from->value[i];
-				break;
-			case PFG_LIMIT_MAX_ROWS:
-				value = (double) rows;
-				broken = value > from->value[i];
-				break;
-			case PFG_LIMIT_MAX_BLOCKS:
-				value = (double) blocks;
-				broken = value > from->value[i];
-				break;
-			case PFG_LIMIT_MAX_CALLS_PER_XACT:
-				/* once per transaction: at the first execution over it */
-				value = (double) found->xact_calls;
-				broken = found->xact_calls > 0 &&
-					value == floor(from->value[i]) + 1;
-				break;
-			case PFG_LIMIT_SEQSCAN:
-				broken = found->seq_scan && from->value[i] == 0.0;
-				break;
-			case PFG_LIMIT_NPLUS1:
-				broken = (found->n_plus_one || found->row_by_row) &&
-					from->value[i] == 0.0;
-				break;
-			default:
-				break;
-		}
-		if (broken)
+		if (limit_broken((PfgLimit) i, from, ms, rows, blocks, found, &value))
 		{
 			breaches[nbreaches].limit = (PfgLimit) i;
 			breaches[nbreaches].value = value;

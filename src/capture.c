@@ -326,18 +326,14 @@ pfg_throttle_pass(uint64 fingerprint, uint64 queryid, PfgEventKind kind)
 void
 pfg_detect_text(PfgDetect *d)
 {
-	const char *query;
-	int			location;
-	int			len;
+	PlannedStmt *stmt = d->queryDesc->plannedstmt;
 	bool		own;
 
 	if (d->have_text)
 		return;
-	location = d->queryDesc->plannedstmt->stmt_location;
-	len = d->queryDesc->plannedstmt->stmt_len;
-	query = CleanQuerytext(d->queryDesc->sourceText, &location, &len);
-	d->fingerprint = pfg_identify(d->queryid, false, query, len, &d->query,
-								  &d->query_len, &own);
+	d->fingerprint = pfg_identify(d->queryid, false, d->queryDesc->sourceText,
+								  stmt->stmt_location, stmt->stmt_len,
+								  &d->query, &d->query_len, &own);
 	d->have_text = true;
 }
 

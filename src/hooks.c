@@ -674,6 +674,13 @@ exec_detect(PfgExec *ex, double ms, PfgFound *found, PfgRepeatFound *repeat)
 	MemoryContextDelete(cxt);
 }
 
+/* The blocks an execution has read or found in shared buffers: what budgets limit. */
+static inline int64
+exec_blocks(const PfgExec *ex)
+{
+	return ex->blocks.shared_hit + ex->blocks.shared_read;
+}
+
 /*
  * What an execution's verdicts need, taken from its record, which is
  * released with the executor's memory.
@@ -713,7 +720,7 @@ exec_account(PfgExec *ex, PfgVerdict *v, bool may_fail, bool copy)
 	v->may_fail = may_fail;
 	v->reported = ex->reported;
 	v->rows = ex->rows;
-	v->blocks = ex->blocks.shared_hit + ex->blocks.shared_read;
+	v->blocks = exec_blocks(ex);
 	if (ex->stats)
 		v->fingerprint = pfg_stats_store(queryDesc->sourceText,
 										 queryDesc->plannedstmt->stmt_location,
@@ -772,25 +779,18 @@ exec_complete(PfgExec *ex)
 static pg_noinline void
 exec_running(PfgExec *ex)
 {
-	QueryDesc  *queryDesc = ex->queryDesc;
-	uint64		fingerprint;
+	PlannedStmt *stmt = ex->queryDesc->plannedstmt;
 	bool		own;
+	uint64		fingerprint = pfg_identify(stmt->queryId, false,
+										   ex->queryDesc->sourceText,
+										   stmt->stmt_location, stmt->stmt_len,
+										   NULL, NULL, &own);
 
-	if (!pfg_ident_lookup(queryDesc->plannedstmt->queryId, &fingerprint, &own))
-	{
-		int			location = queryDesc->plannedstmt->stmt_location;
-		int			len = queryDesc->plannedstmt->stmt_len;
-		const char *text = CleanQuerytext(queryDesc->sourceText, &location, &len);
-
-		fingerprint = pfg_identify(queryDesc->plannedstmt->queryId, false,
-								   text, len, NULL, NULL, &own);
-	}
 	if (own)
 		return;
 	if (pfg_enforce_level() == PFG_ENFORCE_ERROR &&
 		pfg_budget_breaks(fingerprint, INSTR_TIME_GET_MILLISEC(ex->elapsed),
-						  ex->rows,
-						  ex->blocks.shared_hit + ex->blocks.shared_read))
+						  ex->rows, exec_blocks(ex)))
 	{
 		/*
 		 * This fetch fails: account the execution as it stands first, so
@@ -802,8 +802,7 @@ exec_running(PfgExec *ex)
 	}
 	ex->reported = pfg_budget_enforce(fingerprint,
 									  INSTR_TIME_GET_MILLISEC(ex->elapsed),
-									  ex->rows,
-									  ex->blocks.shared_hit + ex->blocks.shared_read,
+									  ex->rows, exec_blocks(ex),
 									  NULL, true, false, true);
 }
 
@@ -1018,8 +1017,7 @@ pfg_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 		prev_post_parse_analyze(pstate, query, jstate);
 
 	/* the statement's fingerprint, while its analyzed tree is at hand */
-	if (query->queryId != UINT64CONST(0) && query->utilityStmt == NULL)
-		pfg_ident_analyzed(query);
+	pfg_ident_analyzed(query);
 
 	if (query->utilityStmt && IsA(query->utilityStmt, DeclareCursorStmt) &&
 		IsQueryIdEnabled() && pfg_track != PFG_TRACK_NONE)

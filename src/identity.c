@@ -176,23 +176,30 @@ pfg_ident_analyzed(Query *query)
  * pfg_identify
  *		The fingerprint of a statement about to enter the statistics table
  *		or an event: the one computed from its tree, or the text
- *		fingerprint (utility commands, and the fallback above).  With norm,
- *		also its normalized text, palloc'd, and its length.
+ *		fingerprint (utility commands, and the fallback above).  The
+ *		statement is the one at location (length len, 0 for the rest) of
+ *		its source text, as the core reports them.  With norm, also its
+ *		normalized text, palloc'd, and its length.
  */
 uint64
-pfg_identify(uint64 queryid, bool utility, const char *text, int len,
-			 char **norm, int *norm_len, bool *own)
+pfg_identify(uint64 queryid, bool utility, const char *source, int location,
+			 int len, char **norm, int *norm_len, bool *own)
 {
 	uint64		fingerprint;
 	uint64		text_fingerprint;
+	const char *text;
 
 	*own = false;
 	if (!utility && pfg_ident_lookup(queryid, &fingerprint, own))
 	{
 		if (norm)
+		{
+			text = CleanQuerytext(source, &location, &len);
 			*norm = pfg_normalize(text, len, norm_len, NULL);
+		}
 		return fingerprint;
 	}
+	text = CleanQuerytext(source, &location, &len);
 	if (norm)
 		*norm = pfg_normalize(text, len, norm_len, &text_fingerprint);
 	else
@@ -303,11 +310,8 @@ pfg_fingerprint_sql(const char *query)
 		default:
 			{
 				/* a utility command: the same text fingerprint it gets when run */
-				int			location = rs->stmt_location;
-				int			len = rs->stmt_len;
-				const char *text = CleanQuerytext(query, &location, &len);
-
-				fingerprint = pfg_identify(0, true, text, len, NULL, NULL, &own);
+				fingerprint = pfg_identify(0, true, query, rs->stmt_location,
+										   rs->stmt_len, NULL, NULL, &own);
 			}
 			break;
 	}

@@ -12,8 +12,9 @@
 
 extern void pfg_ident_analyzed(Query *query);
 extern bool pfg_ident_lookup(uint64 queryid, uint64 *fingerprint, bool *own);
-extern uint64 pfg_identify(uint64 queryid, bool utility, const char *text,
-						   int len, char **norm, int *norm_len, bool *own);
+extern uint64 pfg_identify(uint64 queryid, bool utility, const char *source,
+						   int location, int len, char **norm, int *norm_len,
+						   bool *own);
 extern uint64 pfg_fingerprint_sql(const char *query);
 
 #endif							/* PFG_IDENTITY_H */

@@ -319,11 +319,11 @@ report(PfgDetect *d, PfgScope *s, PfgRepeat *r, PfgEventKind kind,
 		pfg_top_statement(pfg_nplus1_top_queryid, &top_text, &location, &len, &utility))
 	{
 		/* a nested statement's parent is the client's statement under way */
-		const char *text = CleanQuerytext(top_text, &location, &len);
 		int			norm_len;
 		bool		own;
 
-		parent_fingerprint = pfg_identify(pfg_nplus1_top_queryid, utility, text, len,
+		parent_fingerprint = pfg_identify(pfg_nplus1_top_queryid, utility,
+										  top_text, location, len,
 										  &parent, &norm_len, &own);
 	}
 	else if (r->parent_queryid != 0)

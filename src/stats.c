@@ -540,9 +540,8 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 		{
 			/* Fingerprint and normalize without holding the lock. */
 			LWLockRelease(pfg_shared->lock);
-			query = CleanQuerytext(query, &query_location, &query_len);
-			fingerprint = pfg_identify(queryid, utility, query, query_len,
-									   &norm, &norm_len, &is_own);
+			fingerprint = pfg_identify(queryid, utility, query, query_location,
+									   query_len, &norm, &norm_len, &is_own);
 
 			LWLockAcquire(pfg_shared->lock, LW_EXCLUSIVE);
 			entry = entry_alloc(&key, fingerprint, is_own, norm, norm_len,
