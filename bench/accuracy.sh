@@ -4,8 +4,10 @@
 # slowdown (power), over repeated rounds of the workflow docs/ci.md gives.
 #
 #   bash bench/accuracy.sh                       all conditions, 100 rounds each
-#   ROUNDS=20 NS="30" CONDITIONS="aa slow2" bash bench/accuracy.sh
+#   ROUNDS=20 NS="30" CONDITIONS="aa slow2" POLICIES=run bash bench/accuracy.sh
 #   REV=HEAD bash bench/accuracy.sh              perfguard as committed
+#   DEBUG=1 ...                                  the regressions of each failed
+#                                                round on stderr
 #
 # Run as root on Debian 12 from anywhere; builds perfguard in a copy of this
 # tree (bench/lib.sh, bench_build), which one throwaway cluster loads by its
@@ -16,8 +18,14 @@
 #   reset the statistics; run the workload: each of its five statements N
 #   times, interleaved; perfguard.baseline_capture('acc');
 #   reset; run the workload again, changed as the condition says;
-#   perfguard.regressions('acc') (its defaults) -- the gate fails when it
-#   returns a row, as perfguard.assert_no_violations('acc') would.
+#   perfguard.regressions('acc') under each policy -- the gate fails when
+#   it returns a row, as perfguard.assert_no_violations('acc') would.
+#   Every policy judges the same two runs.
+# Policies (POLICIES, default "run p95"):
+#   run      the defaults: latency against the run's speed factor, Holm's
+#            correction, minimum absolute effects (docs/baselines.md)
+#   p95      the rule of the first design: policy => 'p95', min_calls => 50,
+#            min_confidence => 0.95
 # Conditions:
 #   aa       nothing changes (every failure is a false alarm)
 #   aa-hog   nothing changes, but a CPU hog busies one of the two cores
@@ -27,10 +35,13 @@
 # The workload, from 0.02 ms to about 15 ms a call: a lookup by key, a
 # range sum, a sequential count, a 4 ms wait, a CPU-bound aggregate.
 #
-# Prints markdown on stdout: per condition and N, the rounds, how many the
-# gate failed (with a 95% Wilson interval), how many of those failures are
-# latency kinds, and for the slow conditions how often the changed
-# statement was among the regressions.  Progress on stderr.  KEEP=1 keeps
+# Prints markdown on stdout: per condition, N and policy, the rounds, how
+# many the gate failed (with a 95% Wilson interval), how many of those
+# failures are latency kinds, for the slow conditions how often the changed
+# statement was among the regressions, and the run speed factor
+# perfguard.run_speed() found (the median over the rounds, min–max), and
+# the machine's 1-minute load average at the end of each round (the median,
+# min–max: how quiet the machine was; a CPU hog adds 1).  Progress on stderr.  KEEP=1 keeps
 # the work directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +50,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-100}
 NS=${NS:-30 50 100}
 CONDITIONS=${CONDITIONS:-aa aa-hog slow2 slow15}
+POLICIES=${POLICIES:-run p95}
 
 bash test/install-deps.sh >/dev/null
 
@@ -100,13 +112,25 @@ wilson() {
         printf "%.1f%% (%.1f–%.1f%%)", 100 * p, 100 * lo, 100 * hi }'
 }
 
-echo "| condition | N | rounds | gate failed | of which latency kinds | changed statement caught |"
-echo "|---|---:|---:|---:|---:|---:|"
+# policy_args POLICY: the arguments of perfguard.regressions() for it
+policy_args() {
+    case $1 in
+        run) echo "" ;;
+        # the rule of the first design: the p95 up more than 20% with 95%
+        # confidence over at least 50 calls
+        p95) echo ", policy => 'p95', min_calls => 50, min_confidence => 0.95" ;;
+        *) echo "bench/accuracy.sh: unknown policy $1" >&2; exit 2 ;;
+    esac
+}
+
+echo "| condition | N | policy | rounds | gate failed | of which latency kinds | changed statement caught | run speed: median (min–max) | load average: median (min–max) |"
+echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"
 for cond in $CONDITIONS; do
     for n in $NS; do
-        failed=0
-        latency=0
-        caught=0
+        declare -A failed=() latency=() caught=()
+        speeds=()
+        loads=()
+        for p in $POLICIES; do failed[$p]=0; latency[$p]=0; caught[$p]=0; done
         for ((r = 1; r <= ROUNDS; r++)); do
             printf '%s N=%s round %s/%s\r' "$cond" "$n" "$r" "$ROUNDS" >&2
             psql_ -c "SELECT perfguard.reset()" -c "SELECT perfguard.baseline_drop('acc', missing_ok => true)" >/dev/null
@@ -127,19 +151,34 @@ for cond in $CONDITIONS; do
                 wait "$hog" 2>/dev/null || true
                 hog=
             fi
-            read -r rows lat hit < <(psql_ -At -F ' ' -c "
-                SELECT count(*), count(*) FILTER (WHERE kind LIKE 'latency%'),
-                       count(*) FILTER (WHERE query LIKE 'SELECT pg_sleep%')
-                  FROM perfguard.regressions('acc')")
-            [ "$rows" -gt 0 ] && failed=$((failed + 1))
-            [ "$lat" -gt 0 ] && latency=$((latency + 1))
-            [ "$hit" -gt 0 ] && caught=$((caught + 1))
+            speeds+=("$(psql_ -At -c "SELECT factor FROM perfguard.run_speed('acc')")")
+            loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+            for p in $POLICIES; do
+                read -r rows lat hit < <(psql_ -At -F ' ' -c "
+                    SELECT count(*), count(*) FILTER (WHERE kind LIKE 'latency%'),
+                           count(*) FILTER (WHERE query LIKE 'SELECT pg_sleep%')
+                      FROM perfguard.regressions('acc'$(policy_args "$p"))")
+                if [ "$rows" -gt 0 ] && [ "${DEBUG:-0}" = 1 ]; then
+                    psql_ -At -c "SELECT '$cond N=$n $p: ' || kind || ': ' || left(query, 30) || ': ' || message
+                                    FROM perfguard.regressions('acc'$(policy_args "$p"))" >&2
+                fi
+                [ "$rows" -gt 0 ] && failed[$p]=$((failed[$p] + 1))
+                [ "$lat" -gt 0 ] && latency[$p]=$((latency[$p] + 1))
+                [ "$hit" -gt 0 ] && caught[$p]=$((caught[$p] + 1))
+            done
         done
         printf '%*s\r' 40 '' >&2
-        case $cond in
-            slow*) c=$(wilson "$caught" "$ROUNDS") ;;
-            *) c='—' ;;
-        esac
-        echo "| $cond | $n | $ROUNDS | $failed: $(wilson "$failed" "$ROUNDS") | $latency | $c |"
+        speed=$(printf '%s\n' "${speeds[@]}" | sort -g | awk '{ v[NR] = $1 }
+            END { printf "%.2f (%.2f–%.2f)", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }')
+        load=$(printf '%s\n' "${loads[@]}" | sort -g | awk '{ v[NR] = $1 }
+            END { printf "%.2f (%.2f–%.2f)", v[int((NR + 1) / 2)], v[1], v[NR] }')
+        for p in $POLICIES; do
+            case $cond in
+                slow*) c=$(wilson "${caught[$p]}" "$ROUNDS") ;;
+                *) c='—' ;;
+            esac
+            echo "| $cond | $n | $p | $ROUNDS | ${failed[$p]}: $(wilson "${failed[$p]}" "$ROUNDS") | ${latency[$p]} | $c | $speed | $load |"
+        done
+        unset failed latency caught
     done
 done

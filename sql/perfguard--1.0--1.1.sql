@@ -592,14 +592,90 @@ BEGIN
 END
 $$;
 
+--
+-- Latency regressions (1.1).  The unit of noise is the run, not the call:
+-- a whole run on a busier machine is slower in every statement.  So the
+-- run's speed factor is estimated from the statements themselves (the
+-- median of the ratios of their medians, which a minority of real
+-- regressions does not move), each statement is judged relative to it, the
+-- test is of what the message claims ("more than min_effect slower", not
+-- "any increase"), exact (Fisher's exact test on the calls over a
+-- threshold, valid at 0 exceedances), with Holm's correction over every
+-- test of the report, and below a minimum absolute effect latency is never
+-- a regression.  The rule of the first design (the p95 up by min_effect,
+-- one test per statement, no speed factor) is kept as policy 'p95'.
+-- docs/baselines.md gives the formulas.  The signatures change: the
+-- functions that call them are made again.
+--
+DROP FUNCTION assert_no_violations(text);
+DROP FUNCTION assert_no_violations(jsonb);
+DROP FUNCTION regressions(text, text, integer, double precision, double precision, double precision);
+DROP FUNCTION regressions(jsonb, text, integer, double precision, double precision, double precision);
+DROP FUNCTION compare(baseline_statements[], baseline_statements[], boolean, integer,
+                      double precision, double precision, double precision);
+
+-- One-sided Fisher's exact test of "the current run is more than factor
+-- times slower at this percentile": see src/report.c.
+CREATE FUNCTION shift_test(base_hist bigint[], cur_hist bigint[],
+                           fraction double precision, factor double precision,
+                           OUT base_threshold_ms double precision, OUT base_over bigint,
+                           OUT base_calls bigint, OUT cur_threshold_ms double precision,
+                           OUT cur_over bigint, OUT cur_calls bigint,
+                           OUT p_value double precision)
+RETURNS record
+AS 'MODULE_PATHNAME', 'perfguard_shift_test'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION shift_test(bigint[], bigint[], double precision, double precision) IS
+    'is the second latency histogram more than factor times slower than the first at a percentile? Fisher''s exact test on the calls over the two thresholds';
+
+-- min_calls of the reports: 2 or more.
+CREATE FUNCTION checked_min_calls(min_calls integer)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF min_calls IS NULL THEN
+        RAISE EXCEPTION 'min_calls must not be NULL'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Leave it out for its default, 30.';
+    END IF;
+    IF min_calls < 2 THEN
+        RAISE EXCEPTION 'min_calls must be 2 or more' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN min_calls;
+END
+$$;
+
+-- The run's speed against the baseline's: the median, over the statements
+-- with min_calls calls on both sides, of the ratio of their medians; 1
+-- (unknown) with fewer than 3 such statements.
+CREATE FUNCTION speed_of(base baseline_statements[], cur baseline_statements[],
+                         min_calls integer,
+                         OUT factor double precision, OUT statements integer)
+RETURNS record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT CASE WHEN count(*) >= 3
+                THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY c.p50_ms / b.p50_ms)
+                ELSE 1 END,
+           count(*)::integer
+      FROM unnest(base) b JOIN unnest(cur) c ON c.fingerprint = b.fingerprint
+     WHERE b.calls >= min_calls AND c.calls >= min_calls
+       AND b.p50_ms > 0 AND c.p50_ms > 0;
+END;
+
 -- The thresholds of the regression report: NULL is an error (leave an
 -- argument out for its default); NaN and values out of range too.
 -- min_effect and tolerance stop at 1e6, where "never" has long been
 -- reached and a product with a value of a document still fits.
-CREATE OR REPLACE FUNCTION compare(base baseline_statements[], cur baseline_statements[],
-                                   same_major boolean, min_calls integer,
-                                   min_effect double precision, tolerance double precision,
-                                   min_confidence double precision)
+CREATE FUNCTION compare(base baseline_statements[], cur baseline_statements[],
+                        same_major boolean, min_calls integer,
+                        min_effect double precision, tolerance double precision,
+                        min_confidence double precision, policy text,
+                        min_ms double precision, min_total_ms double precision)
 RETURNS TABLE (fingerprint bigint, query text, kind text,
                baseline_value double precision, current_value double precision,
                baseline_calls bigint, current_calls bigint, test text,
@@ -609,21 +685,24 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     arg record;
+    speed double precision := 1;
+    nspeed integer := 0;
 BEGIN
     FOR arg IN
-        SELECT * FROM (VALUES ('min_calls', compare.min_calls::float8, 30::float8),
-                              ('min_effect', compare.min_effect, 0.2),
-                              ('tolerance', compare.tolerance, 0.1),
-                              ('min_confidence', compare.min_confidence, 0.99)) AS a(name, value, dflt)
+        SELECT * FROM (VALUES ('min_calls', compare.min_calls::text, '30'),
+                              ('min_effect', compare.min_effect::text, '0.2'),
+                              ('tolerance', compare.tolerance::text, '0.1'),
+                              ('min_confidence', compare.min_confidence::text, '0.99'),
+                              ('policy', compare.policy, '''run'''),
+                              ('min_ms', compare.min_ms::text, '0.1'),
+                              ('min_total_ms', compare.min_total_ms::text, '10')) AS a(name, value, dflt)
          WHERE value IS NULL
     LOOP
         RAISE EXCEPTION '% must not be NULL', arg.name
               USING ERRCODE = 'null_value_not_allowed',
                     HINT = format('Leave it out for its default, %s.', arg.dflt);
     END LOOP;
-    IF min_calls < 2 THEN
-        RAISE EXCEPTION 'min_calls must be 2 or more' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM perfguard.checked_min_calls(min_calls);
     IF min_effect = 'NaN' OR min_effect < 0 OR min_effect > 1e6 THEN
         RAISE EXCEPTION 'min_effect must be a fraction from 0 to 1000000, e.g. 0.2 for 20%%, not %', min_effect
               USING ERRCODE = 'invalid_parameter_value';
@@ -636,12 +715,29 @@ BEGIN
         RAISE EXCEPTION 'min_confidence must be at least 0 and less than 1, e.g. 0.99, not %', min_confidence
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF policy NOT IN ('run', 'p95') THEN
+        RAISE EXCEPTION 'policy must be ''run'' or ''p95'', not %', quote_literal(policy)
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = '''run'' judges the median and the p95 against the run''s speed, with Holm''s correction; ''p95'' tests the p95 of each statement alone.';
+    END IF;
+    IF min_ms = 'NaN' OR min_ms < 0 OR min_ms > 1e9 THEN
+        RAISE EXCEPTION 'min_ms must be from 0 to 1000000000 milliseconds, not %', min_ms
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF min_total_ms = 'NaN' OR min_total_ms < 0 OR min_total_ms > 1e12 THEN
+        RAISE EXCEPTION 'min_total_ms must be from 0 to 1000000000000 milliseconds, not %', min_total_ms
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF policy = 'run' THEN
+        SELECT greatest(s.factor, 1), s.statements INTO speed, nspeed
+          FROM perfguard.speed_of(base, cur, min_calls) s;
+    END IF;
     RETURN QUERY
     WITH j AS (
         SELECT c.fingerprint AS fp, coalesce(c.query, b.query) AS q,
                b.calls AS bc, c.calls AS cc,
-               b.mean_ms AS bm, c.mean_ms AS cm, b.stddev_ms AS bs, c.stddev_ms AS cs,
-               b.p95_ms AS bp, c.p95_ms AS cp,
+               b.mean_ms AS bm, c.mean_ms AS cm,
+               b.p50_ms AS b50, c.p50_ms AS c50, b.p95_ms AS bp, c.p95_ms AS cp,
                b.rows_per_call AS br, c.rows_per_call AS cr,
                b.blocks_per_call AS bb, c.blocks_per_call AS cb,
                b.calls_per_xact AS bx, c.calls_per_xact AS cx,
@@ -651,15 +747,43 @@ BEGIN
                coalesce(c.n_plus_one, 0) + coalesce(c.row_by_row_dml, 0) AS cn,
                b.latency_hist AS bh, c.latency_hist AS ch
           FROM unnest(base) b JOIN unnest(cur) c ON c.fingerprint = b.fingerprint),
-    t AS (
-        SELECT j.*,
-               CASE WHEN bc >= min_calls AND cc >= min_calls AND cm >= bm * (1 + min_effect)
-                    THEN perfguard.welch_test(bc, bm, bs, cc, cm, cs) END AS p_mean,
-               CASE WHEN bc >= min_calls AND cc >= min_calls AND cp >= bp * (1 + min_effect)
-                    THEN perfguard.exceedance_test(bh, ch, 0.95) END AS p_p95
-          FROM j)
+    -- the latency tests: the median and the p95 under policy 'run', the
+    -- p95 under 'p95'; of every statement with min_calls calls on both sides
+    lt AS (
+        SELECT j.fp, l.lkind, l.fraction,
+               CASE WHEN l.fraction = 0.5 THEN j.b50 ELSE j.bp END AS lbv,
+               CASE WHEN l.fraction = 0.5 THEN j.c50 ELSE j.cp END AS lcv,
+               st.*
+          FROM j
+         CROSS JOIN LATERAL (VALUES ('latency_median', 0.5::float8), ('latency_p95', 0.95))
+               AS l(lkind, fraction)
+         CROSS JOIN LATERAL perfguard.shift_test(j.bh, j.ch, l.fraction,
+                                                  least((1 + min_effect) * speed, 1e6)) st
+         WHERE j.bc >= min_calls AND j.cc >= min_calls
+           AND (policy = 'run' OR l.fraction = 0.95)
+           AND st.p_value IS NOT NULL),
+    -- Holm's step-down adjustment over every test of the report
+    ranked AS (
+        SELECT lt.*, count(*) OVER () AS m,
+               row_number() OVER (ORDER BY lt.p_value, lt.fp, lt.lkind) AS i
+          FROM lt),
+    adj AS (
+        SELECT r.*,
+               CASE WHEN policy = 'run'
+                    THEN max(least(1, (r.m - r.i + 1) * r.p_value))
+                             OVER (ORDER BY r.i ROWS UNBOUNDED PRECEDING)
+                    ELSE r.p_value END AS p_adj
+          FROM ranked r),
+    lat AS (
+        SELECT a.*, j.cc AS lcc
+          FROM adj a JOIN j ON j.fp = a.fp
+         WHERE a.p_adj <= 1 - min_confidence
+           AND a.lcv >= (1 + min_effect) * speed * a.lbv
+           AND (policy = 'p95' OR
+                (a.lcv - speed * a.lbv >= min_ms AND
+                 (j.cm - speed * j.bm) * j.cc >= min_total_ms)))
     SELECT t.fp, t.q, x.kind, x.bv, x.cv, t.bc, t.cc, x.test, x.conf, x.msg
-      FROM t CROSS JOIN LATERAL (
+      FROM j t CROSS JOIN LATERAL (
         SELECT 'blocks_per_call', bb, cb, 'exact', 1.0::float8,
                format('it touches %s shared blocks per call; the baseline touched %s',
                       round(cb::numeric, 1), round(bb::numeric, 1))
@@ -687,28 +811,58 @@ BEGIN
                format('N+1 or row-by-row patterns it completed: %s; none in the baseline', cn)
          WHERE bn = 0 AND cn > 0
         UNION ALL
-        SELECT 'latency_mean', bm, cm, 'welch_t', 1 - p_mean,
-               format('its mean is %s ms over %s calls; the baseline''s was %s ms over %s calls (Welch t-test, confidence %s%%)',
-                      round(cm::numeric, 3), cc, round(bm::numeric, 3), bc,
-                      round((100 * (1 - p_mean))::numeric, 2))
-         WHERE p_mean <= 1 - min_confidence
-        UNION ALL
-        SELECT 'latency_p95', bp, cp, 'exceedance_z', 1 - p_p95,
-               format('its p95 is %s ms over %s calls; the baseline''s was %s ms over %s calls (more calls over the baseline''s p95: z-test, confidence %s%%)',
-                      round(cp::numeric, 3), cc, round(bp::numeric, 3), bc,
-                      round((100 * (1 - p_p95))::numeric, 2))
-         WHERE p_p95 <= 1 - min_confidence
+        SELECT l.lkind, l.lbv, l.lcv, 'fisher_exact', 1 - l.p_adj,
+               format('its %s is %s ms over %s calls; the baseline''s was %s ms over %s calls%s: '
+                      'more than %s%% slower with confidence %s%% (Fisher''s exact test: '
+                      '%s of %s calls at or over %s ms, against %s of %s over %s ms in the baseline%s)',
+                      CASE WHEN l.fraction = 0.5 THEN 'median' ELSE 'p95' END,
+                      round(l.lcv::numeric, 3), l.lcc, round(l.lbv::numeric, 3), l.base_calls,
+                      CASE WHEN speed > 1
+                           THEN format(', %s ms at this run''s speed (its machine was %sx slower than the baseline''s, over %s statements)',
+                                       round((speed * l.lbv)::numeric, 3), trim_scale(round(speed::numeric, 2)), nspeed)
+                           ELSE '' END,
+                      round((100 * min_effect)::numeric, 1),
+                      trunc((100 * (1 - l.p_adj))::numeric, 2),
+                      l.cur_over, l.cur_calls, round(l.cur_threshold_ms::numeric, 3),
+                      l.base_over, l.base_calls, round(l.base_threshold_ms::numeric, 3),
+                      CASE WHEN policy = 'run' THEN format('; Holm''s correction over %s tests', l.m) ELSE '' END)
+          FROM lat l WHERE l.fp = t.fp
       ) AS x(kind, bv, cv, test, conf, msg)
      ORDER BY t.fp, x.kind;
 END
 $$;
 
+CREATE FUNCTION regressions(baseline text, compare_to text DEFAULT NULL,
+                            min_calls integer DEFAULT 30,
+                            min_effect double precision DEFAULT 0.2,
+                            tolerance double precision DEFAULT 0.1,
+                            min_confidence double precision DEFAULT 0.99,
+                            policy text DEFAULT 'run',
+                            min_ms double precision DEFAULT 0.1,
+                            min_total_ms double precision DEFAULT 10)
+RETURNS TABLE (fingerprint bigint, query text, kind text,
+               baseline_value double precision, current_value double precision,
+               baseline_calls bigint, current_calls bigint, test text,
+               confidence double precision, message text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT * FROM perfguard.compare(
+        ARRAY(SELECT r FROM perfguard.stored_rows(baseline) r),
+        perfguard.rows_of(compare_to),
+        coalesce(perfguard.baseline_major(baseline) = perfguard.baseline_major(compare_to), false),
+        min_calls, min_effect, tolerance, min_confidence, policy, min_ms, min_total_ms);
+END;
+
 -- The document's server_version_num may be written 150010.0.
-CREATE OR REPLACE FUNCTION regressions(baseline jsonb, compare_to text DEFAULT NULL,
-                                       min_calls integer DEFAULT 30,
-                                       min_effect double precision DEFAULT 0.2,
-                                       tolerance double precision DEFAULT 0.1,
-                                       min_confidence double precision DEFAULT 0.99)
+CREATE FUNCTION regressions(baseline jsonb, compare_to text DEFAULT NULL,
+                            min_calls integer DEFAULT 30,
+                            min_effect double precision DEFAULT 0.2,
+                            tolerance double precision DEFAULT 0.1,
+                            min_confidence double precision DEFAULT 0.99,
+                            policy text DEFAULT 'run',
+                            min_ms double precision DEFAULT 0.1,
+                            min_total_ms double precision DEFAULT 10)
 RETURNS TABLE (fingerprint bigint, query text, kind text,
                baseline_value double precision, current_value double precision,
                baseline_calls bigint, current_calls bigint, test text,
@@ -721,8 +875,74 @@ BEGIN ATOMIC
         perfguard.rows_of(compare_to),
         coalesce((baseline ->> 'server_version_num')::numeric::integer / 10000 =
                  perfguard.baseline_major(compare_to), false),
-        min_calls, min_effect, tolerance, min_confidence);
+        min_calls, min_effect, tolerance, min_confidence, policy, min_ms, min_total_ms);
 END;
+
+COMMENT ON FUNCTION regressions(text, text, integer, double precision, double precision, double precision, text, double precision, double precision) IS
+    'what got worse since a stored baseline (or between two): one row per statement and kind';
+COMMENT ON FUNCTION regressions(jsonb, text, integer, double precision, double precision, double precision, text, double precision, double precision) IS
+    'what got worse since a baseline document, without storing it: one row per statement and kind';
+
+-- The speed factor the latency kinds are judged against, for a report.
+CREATE FUNCTION run_speed(baseline text, compare_to text DEFAULT NULL,
+                          min_calls integer DEFAULT 30,
+                          OUT factor double precision, OUT statements integer)
+RETURNS record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT s.factor, s.statements
+      FROM perfguard.speed_of(ARRAY(SELECT r FROM perfguard.stored_rows(baseline) r),
+                              perfguard.rows_of(compare_to),
+                              perfguard.checked_min_calls(min_calls)) s;
+END;
+
+CREATE FUNCTION run_speed(baseline jsonb, compare_to text DEFAULT NULL,
+                          min_calls integer DEFAULT 30,
+                          OUT factor double precision, OUT statements integer)
+RETURNS record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT s.factor, s.statements
+      FROM perfguard.speed_of(perfguard.doc_rows_checked(baseline, NULL),
+                              perfguard.rows_of(compare_to),
+                              perfguard.checked_min_calls(min_calls)) s;
+END;
+
+COMMENT ON FUNCTION run_speed(text, text, integer) IS
+    'how many times slower (above 1) or faster (below 1) this run is than a stored baseline: the median ratio of the statements'' medians, and over how many statements';
+COMMENT ON FUNCTION run_speed(jsonb, text, integer) IS
+    'how many times slower (above 1) or faster (below 1) this run is than a baseline document: the median ratio of the statements'' medians, and over how many statements';
+
+-- The CI gate, as in 1.0, on the regressions above.
+CREATE FUNCTION assert_no_violations(baseline text DEFAULT NULL)
+RETURNS void
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT perfguard.assert_report(
+        CASE WHEN baseline IS NOT NULL THEN
+            ARRAY(SELECT perfguard.report_line('regression ' || r.kind, r.fingerprint,
+                                               r.message, r.query)
+                    FROM perfguard.regressions(baseline) r) END);
+END;
+
+CREATE FUNCTION assert_no_violations(baseline jsonb)
+RETURNS void
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT perfguard.assert_report(
+        ARRAY(SELECT perfguard.report_line('regression ' || r.kind, r.fingerprint,
+                                           r.message, r.query)
+                FROM perfguard.regressions(baseline) r));
+END;
+
+COMMENT ON FUNCTION assert_no_violations(text) IS
+    'raise an ERROR (SQLSTATE PF004) listing every budget violation and every regression since the baseline, if any';
+COMMENT ON FUNCTION assert_no_violations(jsonb) IS
+    'raise an ERROR (SQLSTATE PF004) listing every budget violation and every regression since the baseline document, if any';
 
 --
 -- Privileges (1.1).  Write functions run as the extension's owner, so that

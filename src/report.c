@@ -59,6 +59,7 @@ static const Oid statements_types[PFG_STATEMENTS_COLS] = {
 PG_FUNCTION_INFO_V1(perfguard_statements);
 PG_FUNCTION_INFO_V1(perfguard_welch_test);
 PG_FUNCTION_INFO_V1(perfguard_exceedance_test);
+PG_FUNCTION_INFO_V1(perfguard_shift_test);
 
 /* One fingerprint's statistics, summed over users and nesting levels. */
 typedef struct PfgSum
@@ -472,4 +473,153 @@ perfguard_exceedance_test(PG_FUNCTION_ARGS)
 	if (se == 0.0)
 		PG_RETURN_FLOAT8(k2 / n2 > k1 / n1 ? 0.0 : 1.0);
 	PG_RETURN_FLOAT8(0.5 * erfc((k2 / n2 - k1 / n1) / se / M_SQRT2));
+}
+
+/*
+ * fisher_upper_tail
+ *		One-sided Fisher's exact test: with k1 of n1 baseline calls and k2 of
+ *		n2 current calls over a threshold, the probability of k2 or more of
+ *		the k1 + k2 calls over it falling among the current n2 when both
+ *		runs draw from one distribution (the hypergeometric upper tail).
+ *		Terms are summed from the shorter side, in log space, stopping once
+ *		they no longer change the sum.
+ */
+static double
+fisher_upper_tail(double k1, double n1, double k2, double n2)
+{
+	double		n = n1 + n2;
+	double		k = k1 + k2;
+	double		lo = Max(0.0, n2 - (n - k));
+	double		hi = Min(k, n2);
+	double		mode = floor((n2 + 1.0) * (k + 1.0) / (n + 2.0));
+	bool		upper = (k2 > mode);
+	double		x = upper ? k2 : k2 - 1.0;
+	double		logc;
+	double		term;
+	double		sum = 0.0;
+
+	if (k2 <= lo)
+		return 1.0;
+	if (k2 > hi)
+		return 0.0;
+	/* log of the hypergeometric probability of x */
+	logc = lgamma(k + 1) - lgamma(x + 1) - lgamma(k - x + 1) +
+		lgamma(n - k + 1) - lgamma(n2 - x + 1) - lgamma(n - k - n2 + x + 1) -
+		(lgamma(n + 1) - lgamma(n2 + 1) - lgamma(n - n2 + 1));
+	term = exp(logc);
+	/* upper: P(X >= k2) summed upwards; else P(X <= k2 - 1) downwards */
+	while (x >= lo && x <= hi)
+	{
+		sum += term;
+		if (term == 0.0 || term < sum * 1e-17)
+			break;
+		if (upper)
+		{
+			term *= (k - x) * (n2 - x) / ((x + 1.0) * (n - k - n2 + x + 1.0));
+			x += 1.0;
+		}
+		else
+		{
+			term *= x * (n - k - n2 + x) / ((k - x + 1.0) * (n2 - x + 1.0));
+			x -= 1.0;
+		}
+	}
+	if (!upper)
+		sum = 1.0 - sum;
+	return Min(1.0, Max(0.0, sum));
+}
+
+/*
+ * perfguard_shift_test
+ *		Is the current run more than "factor" times slower than the
+ *		baseline at one of its percentiles?  Both runs are latency
+ *		histograms as bigint[] (bucket, count) pairs.  The baseline's
+ *		threshold is the upper edge of the bucket that holds its percentile;
+ *		the current run's is the first bucket edge at or above factor times
+ *		that.  If the current run were no more than factor times slower
+ *		(its latency at most factor times the baseline's, call by call in
+ *		distribution), no larger a share of its calls would reach its
+ *		threshold than of the baseline's calls reach the baseline's; the
+ *		one-sided Fisher's exact test of that gives the p-value.  Returns
+ *		the thresholds, the counts over them and the p-value; NULL when a
+ *		histogram is empty.
+ */
+Datum
+perfguard_shift_test(PG_FUNCTION_ARGS)
+{
+	ArrayType  *base_arr;
+	ArrayType  *cur_arr;
+	double		fraction;
+	double		factor;
+	uint64		base[PFG_HIST_BUCKETS];
+	uint64		cur[PFG_HIST_BUCKETS];
+	double		n1 = 0,
+				n2 = 0,
+				k1 = 0,
+				k2 = 0;
+	double		base_edge;
+	int			edge;
+	int			cur_edge;
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7] = {0};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		PG_RETURN_NULL();
+	base_arr = PG_GETARG_ARRAYTYPE_P(0);
+	cur_arr = PG_GETARG_ARRAYTYPE_P(1);
+	fraction = PG_GETARG_FLOAT8(2);
+	factor = PG_GETARG_FLOAT8(3);
+	if (!(fraction > 0.0 && fraction < 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fraction must be between 0 and 1, exclusive")));
+	if (!(factor >= 1.0 && factor <= 1e6))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("factor must be from 1 to 1000000")));
+	if (!hist_from_array(base_arr, base) || !hist_from_array(cur_arr, cur))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a latency histogram must be an array of (bucket, count) pairs"),
+				 errdetail("Buckets are 0 to %d; counts are not negative.",
+						   PFG_HIST_BUCKETS - 1)));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	edge = pfg_hist_rank_bucket(base, fraction);
+	for (int i = 0; i < PFG_HIST_BUCKETS; i++)
+	{
+		n1 += base[i];
+		n2 += cur[i];
+	}
+	if (edge < 0 || n2 == 0)
+		PG_RETURN_NULL();
+
+	base_edge = pfg_hist_bucket_upper(edge);
+	cur_edge = PFG_HIST_BUCKETS;	/* none: nothing can be over it */
+	for (int i = edge + 1; i < PFG_HIST_BUCKETS; i++)
+	{
+		if (pfg_hist_bucket_lower(i) >= factor * base_edge * (1.0 - 1e-12))
+		{
+			cur_edge = i;
+			break;
+		}
+	}
+	for (int i = edge + 1; i < PFG_HIST_BUCKETS; i++)
+		k1 += base[i];
+	for (int i = cur_edge; i < PFG_HIST_BUCKETS; i++)
+		k2 += cur[i];
+
+	values[0] = Float8GetDatum(base_edge);
+	values[1] = Int64GetDatum((int64) k1);
+	values[2] = Int64GetDatum((int64) n1);
+	if (cur_edge < PFG_HIST_BUCKETS)
+		values[3] = Float8GetDatum(pfg_hist_bucket_lower(cur_edge));
+	else
+		nulls[3] = true;
+	values[4] = Int64GetDatum((int64) k2);
+	values[5] = Int64GetDatum((int64) n2);
+	values[6] = Float8GetDatum(fisher_upper_tail(k1, n1, k2, n2));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

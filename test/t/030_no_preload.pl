@@ -136,7 +136,10 @@ my @work = (
 	"SELECT count(*) = 0 FROM perfguard.regressions(${stored_doc}::jsonb, compare_to => 'doc2')",
 	q{SELECT count(*) = 0 FROM perfguard.new_statements('doc', compare_to => 'doc2')},
 	"SELECT count(*) = 0 FROM perfguard.new_statements(${stored_doc}::jsonb, compare_to => 'doc2')",
+	q{SELECT statements = 0 FROM perfguard.run_speed('doc', compare_to => 'doc2')},
+	"SELECT factor = 1 FROM perfguard.run_speed(${stored_doc}::jsonb, compare_to => 'doc2')",
 	q{SELECT perfguard.baseline_drop('doc2')},
+	q{SELECT p_value < 0.01 FROM perfguard.shift_test('{79,30}', '{90,30}', 0.5, 1.2)},
 	q{SELECT perfguard.welch_test(30, 10, 1, 30, 20, 1) < 0.01},
 	q{SELECT perfguard.exceedance_test('{1,10}', '{1,10}') > 0.5},
 	q{SELECT count(*) = 2 FROM perfguard.baseline_statements});
@@ -161,6 +164,7 @@ my @need = (
 	q{SELECT perfguard.baseline_capture('now')},
 	q{SELECT perfguard.baseline_export()},
 	q{SELECT count(*) FROM perfguard.regressions('doc')},
+	q{SELECT count(*) FROM perfguard.run_speed('doc')},
 	"SELECT count(*) FROM perfguard.regressions(${stored_doc}::jsonb)",
 	q{SELECT count(*) FROM perfguard.new_statements('doc')},
 	"SELECT count(*) FROM perfguard.new_statements(${stored_doc}::jsonb)");
