@@ -649,11 +649,14 @@ END
 $$;
 
 -- The run's speed against the baseline's: the median, over the statements
--- with min_calls calls on both sides, of the ratio of their medians; 1
--- (unknown) with fewer than 3 such statements.
+-- with min_calls calls on both sides, of the ratio of their medians, and
+-- the same of their p95s (a part of the run on a slower machine moves the
+-- tails of every statement, not their medians); 1 (unknown) with fewer
+-- than 3 such statements.
 CREATE FUNCTION speed_of(base baseline_statements[], cur baseline_statements[],
                          min_calls integer,
-                         OUT factor double precision, OUT statements integer)
+                         OUT factor double precision, OUT tail_factor double precision,
+                         OUT statements integer)
 RETURNS record
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -661,10 +664,13 @@ BEGIN ATOMIC
     SELECT CASE WHEN count(*) >= 3
                 THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY c.p50_ms / b.p50_ms)
                 ELSE 1 END,
+           CASE WHEN count(*) >= 3
+                THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY c.p95_ms / b.p95_ms)
+                ELSE 1 END,
            count(*)::integer
       FROM unnest(base) b JOIN unnest(cur) c ON c.fingerprint = b.fingerprint
      WHERE b.calls >= min_calls AND c.calls >= min_calls
-       AND b.p50_ms > 0 AND c.p50_ms > 0;
+       AND b.p50_ms > 0 AND c.p50_ms > 0 AND b.p95_ms > 0 AND c.p95_ms > 0;
 END;
 
 -- The thresholds of the regression report: NULL is an error (leave an
@@ -685,7 +691,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     arg record;
-    speed double precision := 1;
+    speed double precision := 1;		-- at the median
+    tail_speed double precision := 1;	-- at the p95
     nspeed integer := 0;
 BEGIN
     FOR arg IN
@@ -729,7 +736,8 @@ BEGIN
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF policy = 'run' THEN
-        SELECT greatest(s.factor, 1), s.statements INTO speed, nspeed
+        SELECT greatest(s.factor, 1), greatest(s.tail_factor, 1), s.statements
+          INTO speed, tail_speed, nspeed
           FROM perfguard.speed_of(base, cur, min_calls) s;
     END IF;
     RETURN QUERY
@@ -750,15 +758,16 @@ BEGIN
     -- the latency tests: the median and the p95 under policy 'run', the
     -- p95 under 'p95'; of every statement with min_calls calls on both sides
     lt AS (
-        SELECT j.fp, l.lkind, l.fraction,
+        SELECT j.fp, l.lkind, l.fraction, l.sp,
                CASE WHEN l.fraction = 0.5 THEN j.b50 ELSE j.bp END AS lbv,
                CASE WHEN l.fraction = 0.5 THEN j.c50 ELSE j.cp END AS lcv,
                st.*
           FROM j
-         CROSS JOIN LATERAL (VALUES ('latency_median', 0.5::float8), ('latency_p95', 0.95))
-               AS l(lkind, fraction)
+         CROSS JOIN LATERAL (VALUES ('latency_median', 0.5::float8, speed),
+                                    ('latency_p95', 0.95, tail_speed))
+               AS l(lkind, fraction, sp)
          CROSS JOIN LATERAL perfguard.shift_test(j.bh, j.ch, l.fraction,
-                                                  least((1 + min_effect) * speed, 1e6)) st
+                                                  least((1 + min_effect) * l.sp, 1e6)) st
          WHERE j.bc >= min_calls AND j.cc >= min_calls
            AND (policy = 'run' OR l.fraction = 0.95)
            AND st.p_value IS NOT NULL),
@@ -778,10 +787,10 @@ BEGIN
         SELECT a.*, j.cc AS lcc
           FROM adj a JOIN j ON j.fp = a.fp
          WHERE a.p_adj <= 1 - min_confidence
-           AND a.lcv >= (1 + min_effect) * speed * a.lbv
+           AND a.lcv >= (1 + min_effect) * a.sp * a.lbv
            AND (policy = 'p95' OR
-                (a.lcv - speed * a.lbv >= min_ms AND
-                 (j.cm - speed * j.bm) * j.cc >= min_total_ms)))
+                (a.lcv - a.sp * a.lbv >= min_ms AND
+                 (j.cm - a.sp * j.bm) * j.cc >= min_total_ms)))
     SELECT t.fp, t.q, x.kind, x.bv, x.cv, t.bc, t.cc, x.test, x.conf, x.msg
       FROM j t CROSS JOIN LATERAL (
         SELECT 'blocks_per_call', bb, cb, 'exact', 1.0::float8,
@@ -817,9 +826,10 @@ BEGIN
                       '%s of %s calls at or over %s ms, against %s of %s over %s ms in the baseline%s)',
                       CASE WHEN l.fraction = 0.5 THEN 'median' ELSE 'p95' END,
                       round(l.lcv::numeric, 3), l.lcc, round(l.lbv::numeric, 3), l.base_calls,
-                      CASE WHEN speed > 1
-                           THEN format(', %s ms at this run''s speed (its machine was %sx slower than the baseline''s, over %s statements)',
-                                       round((speed * l.lbv)::numeric, 3), trim_scale(round(speed::numeric, 2)), nspeed)
+                      CASE WHEN l.sp > 1
+                           THEN format(', %s ms at this run''s speed (its machine was %sx slower than the baseline''s at the %s, over %s statements)',
+                                       round((l.sp * l.lbv)::numeric, 3), trim_scale(round(l.sp::numeric, 2)),
+                                       CASE WHEN l.fraction = 0.5 THEN 'median' ELSE 'p95' END, nspeed)
                            ELSE '' END,
                       round((100 * min_effect)::numeric, 1),
                       trunc((100 * (1 - l.p_adj))::numeric, 2),
@@ -886,12 +896,13 @@ COMMENT ON FUNCTION regressions(jsonb, text, integer, double precision, double p
 -- The speed factor the latency kinds are judged against, for a report.
 CREATE FUNCTION run_speed(baseline text, compare_to text DEFAULT NULL,
                           min_calls integer DEFAULT 30,
-                          OUT factor double precision, OUT statements integer)
+                          OUT factor double precision, OUT tail_factor double precision,
+                          OUT statements integer)
 RETURNS record
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-    SELECT s.factor, s.statements
+    SELECT s.factor, s.tail_factor, s.statements
       FROM perfguard.speed_of(ARRAY(SELECT r FROM perfguard.stored_rows(baseline) r),
                               perfguard.rows_of(compare_to),
                               perfguard.checked_min_calls(min_calls)) s;
@@ -899,21 +910,22 @@ END;
 
 CREATE FUNCTION run_speed(baseline jsonb, compare_to text DEFAULT NULL,
                           min_calls integer DEFAULT 30,
-                          OUT factor double precision, OUT statements integer)
+                          OUT factor double precision, OUT tail_factor double precision,
+                          OUT statements integer)
 RETURNS record
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-    SELECT s.factor, s.statements
+    SELECT s.factor, s.tail_factor, s.statements
       FROM perfguard.speed_of(perfguard.doc_rows_checked(baseline, NULL),
                               perfguard.rows_of(compare_to),
                               perfguard.checked_min_calls(min_calls)) s;
 END;
 
 COMMENT ON FUNCTION run_speed(text, text, integer) IS
-    'how many times slower (above 1) or faster (below 1) this run is than a stored baseline: the median ratio of the statements'' medians, and over how many statements';
+    'how many times slower (above 1) or faster (below 1) this run is than a stored baseline: the median ratio of the statements'' medians, of their p95s, and over how many statements';
 COMMENT ON FUNCTION run_speed(jsonb, text, integer) IS
-    'how many times slower (above 1) or faster (below 1) this run is than a baseline document: the median ratio of the statements'' medians, and over how many statements';
+    'how many times slower (above 1) or faster (below 1) this run is than a baseline document: the median ratio of the statements'' medians, of their p95s, and over how many statements';
 
 -- The CI gate, as in 1.0, on the regressions above.
 CREATE FUNCTION assert_no_violations(baseline text DEFAULT NULL)

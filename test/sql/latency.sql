@@ -118,14 +118,42 @@ SELECT pg_temp.doc(VARIADIC ARRAY(
              FROM generate_series(1, 5) i,
                   LATERAL (SELECT CASE WHEN i = 5 THEN 4.5 ELSE 1.5 END AS f) x)) AS one_slower;
 SELECT count(*) AS regressions FROM speed_case, pg_temp.judge(base, slower_run);
-SELECT round(factor::numeric, 2) AS factor, statements FROM perfguard.run_speed((SELECT base FROM speed_case), 'now');
+SELECT round(factor::numeric, 2) AS factor, round(tail_factor::numeric, 2) AS tail_factor, statements
+  FROM perfguard.run_speed((SELECT base FROM speed_case), 'now');
 SELECT count(*) AS p95_policy_regressions
   FROM speed_case, pg_temp.judge(base, slower_run, ', policy => ''p95'', min_calls => 50, min_confidence => 0.95');
 -- one statement three times slower than the rest is caught, and the
 -- message gives the speed it was judged against
 SELECT fingerprint, kind, confidence_over_99 FROM speed_case, pg_temp.judge(base, one_slower);
-SELECT message LIKE '%its machine was 1.5x slower than the baseline''s, over 5 statements%' AS speed_in_message
+SELECT message LIKE '%its machine was 1.5x slower than the baseline''s at the median, over 5 statements%' AS speed_in_message
   FROM speed_case, pg_temp.judge(base, one_slower) WHERE kind = 'latency_median';
+-- A part of the run on a slower machine: a third of every statement's
+-- calls 1.6 times slower.  The medians do not move, the p95s do, all of
+-- them: the tail factor is 1.6 and no p95 is a regression.  One statement
+-- whose slow third is 3 times slower is.
+CREATE TEMP TABLE tail_case AS
+SELECT pg_temp.doc(VARIADIC ARRAY(
+           SELECT pg_temp.stmt(200 + i, pg_temp.spread(i, i * 1.1, 60), pg_temp.ones(60))
+             FROM generate_series(1, 5) i)) AS base,
+       pg_temp.doc(VARIADIC ARRAY(
+           SELECT pg_temp.stmt(200 + i, pg_temp.spread(i, i * 1.1, 40) ||
+                                        pg_temp.spread(1.6 * i, 1.6 * i * 1.1, 20),
+                               pg_temp.ones(60))
+             FROM generate_series(1, 5) i)) AS slow_third,
+       pg_temp.doc(VARIADIC ARRAY(
+           SELECT pg_temp.stmt(200 + i, pg_temp.spread(i, i * 1.1, 40) ||
+                                        pg_temp.spread(f * i, f * i * 1.1, 20),
+                               pg_temp.ones(60))
+             FROM generate_series(1, 5) i,
+                  LATERAL (SELECT CASE WHEN i = 3 THEN 3 ELSE 1.6 END AS f) x)) AS one_tail;
+SELECT count(*) AS regressions FROM tail_case, pg_temp.judge(base, slow_third);
+SELECT count(*) AS p95_policy_regressions
+  FROM tail_case, pg_temp.judge(base, slow_third, ', policy => ''p95'', min_calls => 50, min_confidence => 0.95');
+SELECT round(factor::numeric, 2) AS factor, round(tail_factor::numeric, 2) AS tail_factor
+  FROM tail_case, perfguard.run_speed(base, 'now');
+SELECT fingerprint, kind, confidence_over_99 FROM tail_case, pg_temp.judge(base, one_tail);
+SELECT message LIKE '%its machine was 1.58x slower than the baseline''s at the p95, over 5 statements%' AS tail_speed_in_message
+  FROM tail_case, pg_temp.judge(base, one_tail);
 -- a run faster than the baseline's is not held against the statements
 -- that did not get faster: the factor is never taken below 1
 CREATE TEMP TABLE faster AS
@@ -221,6 +249,7 @@ SELECT perfguard.shift_test('{9999,1}', '{79,30}', 0.5, 1.2);
 -- The new arguments: NULL is an error (22004), values out of range too
 -- (22023), and nothing is judged.
 --
+\set SHOW_CONTEXT never
 SELECT count(*) FROM small_case, perfguard.regressions(b, 'now', policy => NULL);
 SELECT count(*) FROM small_case, perfguard.regressions(b, 'now', policy => 'P95');
 SELECT count(*) FROM small_case, perfguard.regressions(b, 'now', min_ms => NULL);
@@ -235,4 +264,5 @@ SELECT * FROM perfguard.run_speed('now', min_calls => 1);
 SELECT * FROM perfguard.run_speed('no such baseline');
 SELECT * FROM perfguard.run_speed('{"format": "perfguard-baseline", "version": 1, "statements": []}'::jsonb);
 
+\set SHOW_CONTEXT errors
 SELECT perfguard.baseline_drop('now');
