@@ -34,10 +34,13 @@
 #include "common/pg_prng.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/analyze.h"
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
+#include "utils/memutils.h"
 #include "utils/portal.h"
 
 #include "compat.h"
@@ -45,6 +48,7 @@
 
 #include "budget.h"
 #include "capture.h"
+#include "events.h"
 #include "identity.h"
 #include "normalize.h"
 #include "guc.h"
@@ -127,6 +131,30 @@ static PfgExec *exec_active = NULL;
 
 static void exec_complete(PfgExec *ex);
 static void exec_running(PfgExec *ex);
+
+/*
+ * Failed executions waiting to be accounted.  When an ERROR unwinds a
+ * tracked execution's Run or Finish, its catch block notes the failure
+ * here: into static memory, with no lock, no allocation and no message
+ * (exec_failed).  The next statement this backend starts accounts them
+ * (failures_flush), when taking locks and allocating is safe again.  The
+ * text of each (the statement's source, clipped) is kept in failed_text,
+ * allocated once at load.  Failures beyond PFG_FAILED_MAX before the next
+ * statement (deep nesting, all failing at once) are not counted.
+ */
+#define PFG_FAILED_MAX	8
+
+typedef struct PfgFailed
+{
+	PfgFailure	f;
+	int			text_len;
+} PfgFailed;
+
+static PfgFailed failed[PFG_FAILED_MAX];
+static int	failed_used = 0;
+static char *failed_text = NULL;	/* PFG_FAILED_MAX * pfg_query_text_length */
+
+static void failures_flush(void);
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -275,6 +303,89 @@ exec_find(QueryDesc *queryDesc)
 }
 
 /*
+ * failure_event
+ *		A failed event for one accounted failure, if the rate limit lets
+ *		it through: its SQLSTATE and elapsed time.  The plan is not
+ *		captured: the executor's state is gone by now, and taking it while
+ *		the error unwinds could raise a second one.
+ */
+static void
+failure_event(const PfgFailure *f, uint64 fingerprint)
+{
+	PfgEventData ev;
+	StringInfoData detail;
+	uint64		fp;
+	char	   *query;
+
+	if (pfg_throttle_refused(f->queryid, PFG_EVENT_FAILED) ||
+		!pfg_throttle_pass(fingerprint, f->queryid, PFG_EVENT_FAILED))
+		return;
+	query = pfg_stats_text(f->userid, MyDatabaseId, f->queryid, f->toplevel,
+						   &fp);
+	if (query == NULL)
+		return;					/* removed meanwhile */
+
+	initStringInfo(&detail);
+	pfg_json_str(&detail, "sqlstate", unpack_sql_state(f->sqlstate));
+	pfg_json_num(&detail, "elapsed_ms", f->elapsed_ms);
+	if (pfg_capture_min_duration >= 0 &&
+		f->elapsed_ms >= pfg_capture_min_duration)
+		pfg_json_str(&detail, "plan", "not captured: the execution failed");
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = PFG_EVENT_FAILED;
+	ev.userid = f->userid;
+	ev.fingerprint = fingerprint;
+	ev.queryid = f->queryid;
+	ev.toplevel = f->toplevel;
+	ev.duration_ms = f->elapsed_ms;
+	ev.query = query;
+	ev.query_len = strlen(query);
+	ev.detail = detail.data;
+	ev.detail_len = detail.len;
+	pfg_event_add(&ev);
+}
+
+/*
+ * failures_flush
+ *		Account the failed executions noted since the last statement (see
+ *		exec_failed): in the statistics table, and as events.  Runs at the
+ *		start of a statement, in a memory context of its own.  The list is
+ *		emptied first, so that an ERROR here cannot account one twice.
+ */
+static pg_noinline void
+failures_flush(void)
+{
+	PfgFailed	todo[PFG_FAILED_MAX];
+	int			n = failed_used;
+	char	   *texts;
+	MemoryContext cxt;
+	MemoryContext old;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "perfguard failures",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	memcpy(todo, failed, n * sizeof(PfgFailed));
+	texts = palloc((Size) n * pfg_query_text_length);
+	memcpy(texts, failed_text, (Size) n * pfg_query_text_length);
+	failed_used = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		own;
+		uint64		fingerprint;
+
+		fingerprint = pfg_stats_store_failed(&todo[i].f,
+											 texts + (Size) i * pfg_query_text_length,
+											 todo[i].text_len, &own);
+		if (!own)
+			failure_event(&todo[i].f, fingerprint);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+}
+
+/*
  * pfg_top_statement
  *		The text of the client's statement with this queryid that is under
  *		way: an execution still running (its QueryDesc and source text are
@@ -344,6 +455,9 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	bool		capture = false;
 	bool		armed = false;
 	bool		sampled = false;
+
+	if (unlikely(failed_used > 0))
+		failures_flush();
 
 	if (queryid != UINT64CONST(0) && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
 		!IsParallelWorker())
@@ -562,6 +676,79 @@ run_done(PfgExec *ex, uint64 count)
 }
 
 /*
+ * exec_failed
+ *		Catch block of a tracked execution's Run or Finish: an ERROR is
+ *		unwinding it.  Note the failure for failures_flush: its time so far,
+ *		its SQLSTATE and a clipped copy of its text, in static memory.
+ *		Nothing here allocates, takes a lock or reports: the error being
+ *		handled must stay the only one.  geterrcode() reads the topmost
+ *		entry of the error stack, which is the error being thrown (as
+ *		CopyErrorData() does, without copying anything).  The execution is
+ *		marked as accounted, so that nothing counts it as finished.
+ */
+static pg_noinline void
+exec_failed(PfgExec *ex)
+{
+	QueryDesc  *queryDesc = ex->queryDesc;
+	PfgFailed  *p;
+	const char *text;
+	int			location;
+	int			len;
+
+	mark_add(&ex->mark, &ex->elapsed, &ex->blocks);
+	if (ex->detected || !ex->stats)
+		return;
+	ex->detected = true;
+	if (failed_used >= PFG_FAILED_MAX || failed_text == NULL)
+		return;
+
+	p = &failed[failed_used];
+	p->f.userid = GetUserId();
+	p->f.queryid = queryDesc->plannedstmt->queryId;
+	p->f.toplevel = ex->toplevel;
+	p->f.sqlstate = geterrcode();
+	p->f.elapsed_ms = INSTR_TIME_GET_MILLISEC(ex->elapsed);
+	p->text_len = 0;
+	if (queryDesc->sourceText != NULL)
+	{
+		location = queryDesc->plannedstmt->stmt_location;
+		len = queryDesc->plannedstmt->stmt_len;
+		text = CleanQuerytext(queryDesc->sourceText, &location, &len);
+		if (len >= pfg_query_text_length)
+			len = pg_mbcliplen(text, len, pfg_query_text_length - 1);
+		memcpy(failed_text + (Size) failed_used * pfg_query_text_length,
+			   text, len);
+		p->text_len = len;
+	}
+	failed_used++;
+}
+
+/*
+ * run_tracked
+ *		Run one piece of a tracked query, measured (run_start, run_done);
+ *		an ERROR that unwinds it is noted by exec_failed.  Only tracked
+ *		executions pay for the PG_TRY (its jump buffer is in this frame,
+ *		not in pfg_ExecutorRun's).
+ */
+static pg_noinline void
+run_tracked(PfgExec *ex, ScanDirection direction, uint64 count,
+			bool execute_once)
+{
+	run_start(ex);
+	PG_TRY();
+	{
+		run_nested(ex->queryDesc, direction, count, execute_once);
+	}
+	PG_CATCH();
+	{
+		exec_failed(ex);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	run_done(ex, count);
+}
+
+/*
  * pfg_ExecutorRun
  *		Run one piece of the query, measured for the execution's record
  *		(run_done).  A piece that fails adds nothing: the statement is not
@@ -581,10 +768,26 @@ pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		run_nested(queryDesc, direction, count, execute_once);
 		return;
 	}
-	run_start(ex);
-	run_nested(queryDesc, direction, count, execute_once);
-	run_done(ex, count);
+	run_tracked(ex, direction, count, execute_once);
 }
+/* As run_tracked, for ExecutorFinish (AFTER triggers, data-modifying CTEs). */
+static pg_noinline void
+finish_tracked(PfgExec *ex)
+{
+	mark_start(&ex->mark);
+	PG_TRY();
+	{
+		finish_nested(ex->queryDesc);
+	}
+	PG_CATCH();
+	{
+		exec_failed(ex);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	mark_add(&ex->mark, &ex->elapsed, &ex->blocks);
+}
+
 /*
  * pfg_ExecutorFinish
  *		As pfg_ExecutorRun, for the work done at the end of the query
@@ -613,9 +816,7 @@ pfg_ExecutorFinish(QueryDesc *queryDesc)
 		return;
 	}
 
-	mark_start(&ex->mark);
-	finish_nested(queryDesc);
-	mark_add(&ex->mark, &ex->elapsed, &ex->blocks);
+	finish_tracked(ex);
 }
 
 /*
@@ -947,6 +1148,9 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	bool		commit_prepared = IsA(parsetree, TransactionStmt) &&
 		((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED;
 
+	if (unlikely(failed_used > 0))
+		failures_flush();
+
 	/* the parent that nested statements will name */
 	if (nesting_level == 0)
 		pfg_nplus1_top(queryid);
@@ -1063,6 +1267,9 @@ pfg_hooks_init(void)
 	ProcessUtility_hook = pfg_ProcessUtility;
 	prev_post_parse_analyze = post_parse_analyze_hook;
 	post_parse_analyze_hook = pfg_post_parse_analyze;
+	/* room for the texts of failed executions; never allocated later */
+	failed_text = MemoryContextAlloc(TopMemoryContext,
+									 (Size) PFG_FAILED_MAX * pfg_query_text_length);
 	RegisterXactCallback(hooks_xact_callback, NULL);
 	RegisterSubXactCallback(hooks_subxact_callback, NULL);
 }
