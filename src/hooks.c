@@ -143,11 +143,14 @@ static void exec_running(PfgExec *ex);
  * statement (deep nesting, all failing at once) are not counted.
  */
 #define PFG_FAILED_MAX	8
+#define PFG_FAILED_MESSAGE	256		/* bytes of an error message kept */
 
 typedef struct PfgFailed
 {
 	PfgFailure	f;
 	int			text_len;
+	bool		awaiting;		/* its error may still be reported */
+	char		message[PFG_FAILED_MESSAGE];	/* "": none */
 } PfgFailed;
 
 static PfgFailed failed[PFG_FAILED_MAX];
@@ -155,6 +158,7 @@ static int	failed_used = 0;
 static char *failed_text = NULL;	/* PFG_FAILED_MAX * pfg_query_text_length */
 
 static void failures_flush(void);
+static emit_log_hook_type prev_emit_log_hook = NULL;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -303,6 +307,47 @@ exec_find(QueryDesc *queryDesc)
 }
 
 /*
+ * pfg_emit_log
+ *		emit_log_hook: when an ERROR that failed tracked executions reaches
+ *		the server log (an ERROR no exception block caught), keep its
+ *		message for their events.  A copy into static memory, clipped:
+ *		nothing is allocated or reported here.  An error caught by an
+ *		exception block is never reported; the rollback of its
+ *		subtransaction ends the wait (failures_unreported).
+ */
+static void
+pfg_emit_log(ErrorData *edata)
+{
+	if (failed_used > 0 && edata->elevel >= ERROR && edata->message != NULL)
+	{
+		for (int i = 0; i < failed_used; i++)
+		{
+			PfgFailed  *p = &failed[i];
+			int			len;
+
+			if (!p->awaiting || p->f.sqlstate != edata->sqlerrcode)
+				continue;
+			len = strlen(edata->message);
+			if (len >= PFG_FAILED_MESSAGE)
+				len = pg_mbcliplen(edata->message, len, PFG_FAILED_MESSAGE - 1);
+			memcpy(p->message, edata->message, len);
+			p->message[len] = '\0';
+			p->awaiting = false;
+		}
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+/* The errors noted so far will not be reported any more: stop waiting. */
+static inline void
+failures_unreported(void)
+{
+	for (int i = 0; i < failed_used; i++)
+		failed[i].awaiting = false;
+}
+
+/*
  * failure_event
  *		A failed event for one accounted failure, if the rate limit lets
  *		it through: its SQLSTATE and elapsed time.  The plan is not
@@ -310,10 +355,11 @@ exec_find(QueryDesc *queryDesc)
  *		the error unwinds could raise a second one.
  */
 static void
-failure_event(const PfgFailure *f, uint64 fingerprint)
+failure_event(const PfgFailure *f, const char *message, uint64 fingerprint)
 {
 	PfgEventData ev;
 	StringInfoData detail;
+	StringInfoData constants;
 	uint64		fp;
 	char	   *query;
 
@@ -331,6 +377,10 @@ failure_event(const PfgFailure *f, uint64 fingerprint)
 	if (pfg_capture_min_duration >= 0 &&
 		f->elapsed_ms >= pfg_capture_min_duration)
 		pfg_json_str(&detail, "plan", "not captured: the execution failed");
+	/* a message can hold constant values: shown like plans */
+	initStringInfo(&constants);
+	if (message[0] != '\0')
+		pfg_json_str(&constants, "message", message);
 
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = PFG_EVENT_FAILED;
@@ -343,6 +393,8 @@ failure_event(const PfgFailure *f, uint64 fingerprint)
 	ev.query_len = strlen(query);
 	ev.detail = detail.data;
 	ev.detail_len = detail.len;
+	ev.detail_constants = constants.data;
+	ev.detail_constants_len = constants.len;
 	pfg_event_add(&ev);
 }
 
@@ -379,7 +431,7 @@ failures_flush(void)
 											 texts + (Size) i * pfg_query_text_length,
 											 todo[i].text_len, &own);
 		if (!own)
-			failure_event(&todo[i].f, fingerprint);
+			failure_event(&todo[i].f, todo[i].message, fingerprint);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
@@ -581,6 +633,9 @@ hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			break;
 		case SUBXACT_EVENT_COMMIT_SUB:
 		case SUBXACT_EVENT_ABORT_SUB:
+			/* an error caught here is not reported: its message never comes */
+			if (event == SUBXACT_EVENT_ABORT_SUB)
+				failures_unreported();
 			/* the innermost ones first; find this one */
 			while (sub_levels_used > 0)
 			{
@@ -624,6 +679,8 @@ hooks_xact_callback(XactEvent event, void *arg)
 			 */
 			if (utility_depth == 0)
 				nesting_level = 0;
+			/* an ERROR is reported before its transaction is aborted */
+			failures_unreported();
 			sub_levels_used = 0;
 			pfg_nplus1_xact_end();
 			pfg_budget_xact(event);
@@ -708,6 +765,8 @@ exec_failed(PfgExec *ex)
 	p->f.toplevel = ex->toplevel;
 	p->f.sqlstate = geterrcode();
 	p->f.elapsed_ms = INSTR_TIME_GET_MILLISEC(ex->elapsed);
+	p->awaiting = true;
+	p->message[0] = '\0';
 	p->text_len = 0;
 	if (queryDesc->sourceText != NULL)
 	{
@@ -1267,6 +1326,8 @@ pfg_hooks_init(void)
 	ProcessUtility_hook = pfg_ProcessUtility;
 	prev_post_parse_analyze = post_parse_analyze_hook;
 	post_parse_analyze_hook = pfg_post_parse_analyze;
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = pfg_emit_log;
 	/* room for the texts of failed executions; never allocated later */
 	failed_text = MemoryContextAlloc(TopMemoryContext,
 									 (Size) PFG_FAILED_MAX * pfg_query_text_length);
