@@ -23,6 +23,14 @@
  * away with the query however the query ends, ERROR included.  Other
  * modules' use of totaltime is left alone.
  *
+ * Failed executions: while a tracked execution's Run or Finish is under
+ * way, its record is on error_context_stack (no PG_TRY, see run_nested).
+ * When a message is raised, the callback notes in the record what an
+ * ERROR needs: its SQLSTATE, the time so far, the text.  A record released
+ * while its Run or Finish is under way was unwound by an ERROR: it is
+ * noted as failed, in static memory (exec_release).  The next statement
+ * the backend starts accounts the failures (failures_flush).
+ *
  * IDENTIFICATION	  src/hooks.c
  *-------------------------------------------------------------------------
  */
@@ -40,6 +48,7 @@
 #include "parser/analyze.h"
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
+#include "storage/ipc.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
 
@@ -118,6 +127,17 @@ typedef struct PfgExec
 	PfgMark		mark;			/* where the Run or Finish under way started;
 								 * here, not on the stack, whose use per
 								 * nesting level must stay small */
+	uint64		queryid;
+	bool		running;		/* a Run or Finish is under way */
+	ErrorContextCallback errcb; /* on error_context_stack while running */
+	/* noted by exec_error_seen at the latest message while running */
+	bool		err_seen;
+	int			err_sqlstate;
+	double		err_ms;
+	Oid			err_userid;
+	int			err_text_len;
+	char	   *err_text;		/* pool records: pfg_query_text_length
+								 * bytes of their own; else NULL */
 } PfgExec;
 
 /*
@@ -128,19 +148,22 @@ typedef struct PfgExec
 #define PFG_EXEC_POOL	32
 static PfgExec exec_pool[PFG_EXEC_POOL];
 static PfgExec *exec_active = NULL;
+static char *exec_text = NULL;	/* PFG_EXEC_POOL * pfg_query_text_length */
 
 static void exec_complete(PfgExec *ex);
 static void exec_running(PfgExec *ex);
+static void exec_error_seen(void *arg);
+static void failure_note(const PfgExec *ex);
 
 /*
- * Failed executions waiting to be accounted.  When an ERROR unwinds a
- * tracked execution's Run or Finish, its catch block notes the failure
- * here: into static memory, with no lock, no allocation and no message
- * (exec_failed).  The next statement this backend starts accounts them
- * (failures_flush), when taking locks and allocating is safe again.  The
- * text of each (the statement's source, clipped) is kept in failed_text,
- * allocated once at load.  Failures beyond PFG_FAILED_MAX before the next
- * statement (deep nesting, all failing at once) are not counted.
+ * Failed executions waiting to be accounted.  When the memory of an
+ * execution unwound by an ERROR goes, exec_release notes the failure here:
+ * in static memory, with no lock, no allocation and no message.  The next
+ * statement this backend starts accounts them (failures_flush), when
+ * taking locks and allocating is safe again.  The text of each (the
+ * statement's source, clipped) is kept in failed_text, allocated once at
+ * load.  Failures beyond PFG_FAILED_MAX before the next statement (deep
+ * nesting, all failing at once) are not counted.
  */
 #define PFG_FAILED_MAX	8
 #define PFG_FAILED_MESSAGE	256		/* bytes of an error message kept */
@@ -149,15 +172,27 @@ typedef struct PfgFailed
 {
 	PfgFailure	f;
 	int			text_len;
-	bool		awaiting;		/* its error may still be reported */
 	char		message[PFG_FAILED_MESSAGE];	/* "": none */
 } PfgFailed;
 
 static PfgFailed failed[PFG_FAILED_MAX];
 static int	failed_used = 0;
+static bool failed_exit_set = false;	/* failures_at_exit is registered */
 static char *failed_text = NULL;	/* PFG_FAILED_MAX * pfg_query_text_length */
 
+/*
+ * The latest ERROR reported to the server log (pfg_emit_log), for the
+ * events of the executions it fails, which are released after it is
+ * reported.  An error caught by an exception block is never reported: the
+ * rollback of its subtransaction, which releases what it failed, forgets
+ * the reported one first, as does the end of a transaction that commits.
+ */
+static bool reported_valid = false;
+static int	reported_sqlstate = 0;
+static char reported_message[PFG_FAILED_MESSAGE];
+
 static void failures_flush(void);
+static void failures_at_exit(int code, Datum arg);
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
@@ -239,6 +274,10 @@ exec_release(void *arg)
 	PfgExec    *ex = (PfgExec *) arg;
 	PfgExec   **link;
 
+	/* released while its Run or Finish was under way: an ERROR unwound it */
+	if (ex->running)
+		failure_note(ex);
+
 	for (link = &exec_active; *link != NULL; link = &(*link)->next)
 	{
 		if (*link == ex)
@@ -268,12 +307,22 @@ exec_begin(QueryDesc *queryDesc, bool stats, bool capture, bool armed,
 		if (exec_pool[i].queryDesc == NULL)
 		{
 			ex = &exec_pool[i];
+			ex->err_text = exec_text ?
+				exec_text + (Size) i * pfg_query_text_length : NULL;
 			break;
 		}
 	}
 	if (ex == NULL)
+	{
 		ex = MemoryContextAlloc(queryDesc->estate->es_query_cxt, sizeof(PfgExec));
+		ex->err_text = NULL;
+	}
 	ex->queryDesc = queryDesc;
+	ex->queryid = queryDesc->plannedstmt->queryId;
+	ex->running = false;
+	ex->err_seen = false;
+	ex->errcb.callback = exec_error_seen;
+	ex->errcb.arg = ex;
 	INSTR_TIME_SET_ZERO(ex->elapsed);
 	memset(&ex->blocks, 0, sizeof(PfgBlocks));
 	ex->rows = 0;
@@ -307,44 +356,118 @@ exec_find(QueryDesc *queryDesc)
 }
 
 /*
+ * exec_error_seen
+ *		Error context callback of a tracked execution whose Run or Finish
+ *		is under way: a message is being raised (it is called for any
+ *		message that is reported, and for an ERROR before it unwinds).
+ *		Note what a failure needs while everything is still there: the
+ *		SQLSTATE (geterrcode(), valid in an error callback), the user, the
+ *		time so far, and once, a clipped copy of the text.  Nothing is
+ *		allocated or reported, and nothing is added to the message.
+ */
+static void
+exec_error_seen(void *arg)
+{
+	PfgExec    *ex = (PfgExec *) arg;
+	QueryDesc  *queryDesc = ex->queryDesc;
+	instr_time	now;
+
+	if (!ex->err_seen)
+	{
+		ex->err_text_len = 0;
+		if (ex->err_text != NULL && queryDesc->sourceText != NULL)
+		{
+			int			location = queryDesc->plannedstmt->stmt_location;
+			int			len = queryDesc->plannedstmt->stmt_len;
+			const char *text = CleanQuerytext(queryDesc->sourceText,
+											  &location, &len);
+
+			if (len >= pfg_query_text_length)
+				len = pg_mbcliplen(text, len, pfg_query_text_length - 1);
+			memcpy(ex->err_text, text, len);
+			ex->err_text_len = len;
+		}
+		ex->err_seen = true;
+	}
+	ex->err_sqlstate = geterrcode();
+	ex->err_userid = GetUserId();
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, ex->mark.start);
+	ex->err_ms = INSTR_TIME_GET_MILLISEC(ex->elapsed) +
+		INSTR_TIME_GET_MILLISEC(now);
+}
+
+/*
+ * failure_note
+ *		An execution was unwound by an ERROR (exec_release): note it for
+ *		failures_flush, with what exec_error_seen took when the error was
+ *		raised.  Runs while memory is being freed, often during an abort:
+ *		static memory only, no lock, no report.  An execution whose
+ *		callback never ran (an ERROR without its record on the context
+ *		stack cannot happen) or whose text could not be kept (records past
+ *		the pool) is noted without text: it is counted only if its
+ *		statement is in the table already.
+ */
+static void
+failure_note(const PfgExec *ex)
+{
+	PfgFailed  *p;
+
+	if (!ex->stats || ex->detected || !ex->err_seen ||
+		failed_used >= PFG_FAILED_MAX || failed_text == NULL)
+		return;
+	p = &failed[failed_used];
+	p->f.userid = ex->err_userid;
+	p->f.queryid = ex->queryid;
+	p->f.toplevel = ex->toplevel;
+	p->f.sqlstate = ex->err_sqlstate;
+	p->f.elapsed_ms = ex->err_ms;
+	p->text_len = 0;
+	if (ex->err_text != NULL)
+	{
+		memcpy(failed_text + (Size) failed_used * pfg_query_text_length,
+			   ex->err_text, ex->err_text_len);
+		p->text_len = ex->err_text_len;
+	}
+	p->message[0] = '\0';
+	if (reported_valid && reported_sqlstate == ex->err_sqlstate)
+		strlcpy(p->message, reported_message, PFG_FAILED_MESSAGE);
+	failed_used++;
+
+	/*
+	 * A session that ends after its failure (a client that disconnects
+	 * after an ERROR) starts no next statement: account them at its exit.
+	 * Registering writes to a static array; not while exiting already.
+	 */
+	if (!failed_exit_set && !proc_exit_inprogress)
+	{
+		before_shmem_exit(failures_at_exit, (Datum) 0);
+		failed_exit_set = true;
+	}
+}
+
+/*
  * pfg_emit_log
- *		emit_log_hook: when an ERROR that failed tracked executions reaches
- *		the server log (an ERROR no exception block caught), keep its
- *		message for their events.  A copy into static memory, clipped:
- *		nothing is allocated or reported here.  An error caught by an
- *		exception block is never reported; the rollback of its
- *		subtransaction ends the wait (failures_unreported).
+ *		emit_log_hook: keep the message of an ERROR reported to the server
+ *		log, for the failed executions released after it (failure_note).
+ *		A copy into static memory, clipped: nothing is allocated here.
  */
 static void
 pfg_emit_log(ErrorData *edata)
 {
-	if (failed_used > 0 && edata->elevel >= ERROR && edata->message != NULL)
+	if (edata->elevel == ERROR && edata->message != NULL)
 	{
-		for (int i = 0; i < failed_used; i++)
-		{
-			PfgFailed  *p = &failed[i];
-			int			len;
+		int			len = strlen(edata->message);
 
-			if (!p->awaiting || p->f.sqlstate != edata->sqlerrcode)
-				continue;
-			len = strlen(edata->message);
-			if (len >= PFG_FAILED_MESSAGE)
-				len = pg_mbcliplen(edata->message, len, PFG_FAILED_MESSAGE - 1);
-			memcpy(p->message, edata->message, len);
-			p->message[len] = '\0';
-			p->awaiting = false;
-		}
+		if (len >= PFG_FAILED_MESSAGE)
+			len = pg_mbcliplen(edata->message, len, PFG_FAILED_MESSAGE - 1);
+		memcpy(reported_message, edata->message, len);
+		reported_message[len] = '\0';
+		reported_sqlstate = edata->sqlerrcode;
+		reported_valid = true;
 	}
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
-}
-
-/* The errors noted so far will not be reported any more: stop waiting. */
-static inline void
-failures_unreported(void)
-{
-	for (int i = 0; i < failed_used; i++)
-		failed[i].awaiting = false;
 }
 
 /*
@@ -401,7 +524,7 @@ failure_event(const PfgFailure *f, const char *message, uint64 fingerprint)
 /*
  * failures_flush
  *		Account the failed executions noted since the last statement (see
- *		exec_failed): in the statistics table, and as events.  Runs at the
+ *		failure_note): in the statistics table, and as events.  Runs at the
  *		start of a statement, in a memory context of its own.  The list is
  *		emptied first, so that an ERROR here cannot account one twice.
  */
@@ -421,6 +544,7 @@ failures_flush(void)
 	texts = palloc((Size) n * pfg_query_text_length);
 	memcpy(texts, failed_text, (Size) n * pfg_query_text_length);
 	failed_used = 0;
+	reported_valid = false;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -430,11 +554,24 @@ failures_flush(void)
 		fingerprint = pfg_stats_store_failed(&todo[i].f,
 											 texts + (Size) i * pfg_query_text_length,
 											 todo[i].text_len, &own);
-		if (!own)
+		if (fingerprint != 0 && !own)
 			failure_event(&todo[i].f, todo[i].message, fingerprint);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
+}
+
+/*
+ * failures_at_exit
+ *		before_shmem_exit callback: account the failures still waiting when
+ *		the session ends normally (it runs before the session's transaction
+ *		state is cleaned up, after any abort).  Not after a FATAL error.
+ */
+static void
+failures_at_exit(int code, Datum arg)
+{
+	if (code == 0 && failed_used > 0 && pfg_shared != NULL)
+		failures_flush();
 }
 
 /*
@@ -633,9 +770,9 @@ hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			break;
 		case SUBXACT_EVENT_COMMIT_SUB:
 		case SUBXACT_EVENT_ABORT_SUB:
-			/* an error caught here is not reported: its message never comes */
+			/* an error caught here is not reported (see reported_valid) */
 			if (event == SUBXACT_EVENT_ABORT_SUB)
-				failures_unreported();
+				reported_valid = false;
 			/* the innermost ones first; find this one */
 			while (sub_levels_used > 0)
 			{
@@ -679,8 +816,8 @@ hooks_xact_callback(XactEvent event, void *arg)
 			 */
 			if (utility_depth == 0)
 				nesting_level = 0;
-			/* an ERROR is reported before its transaction is aborted */
-			failures_unreported();
+			if (event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT)
+				reported_valid = false;
 			sub_levels_used = 0;
 			pfg_nplus1_xact_end();
 			pfg_budget_xact(event);
@@ -695,6 +832,9 @@ static pg_noinline void
 run_start(PfgExec *ex)
 {
 	mark_start(&ex->mark);
+	ex->running = true;
+	ex->errcb.previous = error_context_stack;
+	error_context_stack = &ex->errcb;
 }
 
 /*
@@ -713,6 +853,8 @@ run_done(PfgExec *ex, uint64 count)
 {
 	QueryDesc  *queryDesc = ex->queryDesc;
 
+	error_context_stack = ex->errcb.previous;
+	ex->running = false;
 	mark_add(&ex->mark, &ex->elapsed, &ex->blocks);
 	/* each Run counts its rows afresh: a cursor's FETCHes add up */
 	ex->rows += queryDesc->estate->es_processed;
@@ -730,81 +872,6 @@ run_done(PfgExec *ex, uint64 count)
 		else if (pfg_enforce_level() != PFG_ENFORCE_OFF && !ex->reported)
 			exec_running(ex);
 	}
-}
-
-/*
- * exec_failed
- *		Catch block of a tracked execution's Run or Finish: an ERROR is
- *		unwinding it.  Note the failure for failures_flush: its time so far,
- *		its SQLSTATE and a clipped copy of its text, in static memory.
- *		Nothing here allocates, takes a lock or reports: the error being
- *		handled must stay the only one.  geterrcode() reads the topmost
- *		entry of the error stack, which is the error being thrown (as
- *		CopyErrorData() does, without copying anything).  The execution is
- *		marked as accounted, so that nothing counts it as finished.
- */
-static pg_noinline void
-exec_failed(PfgExec *ex)
-{
-	QueryDesc  *queryDesc = ex->queryDesc;
-	PfgFailed  *p;
-	const char *text;
-	int			location;
-	int			len;
-
-	mark_add(&ex->mark, &ex->elapsed, &ex->blocks);
-	if (ex->detected || !ex->stats)
-		return;
-	ex->detected = true;
-	if (failed_used >= PFG_FAILED_MAX || failed_text == NULL)
-		return;
-
-	p = &failed[failed_used];
-	p->f.userid = GetUserId();
-	p->f.queryid = queryDesc->plannedstmt->queryId;
-	p->f.toplevel = ex->toplevel;
-	p->f.sqlstate = geterrcode();
-	p->f.elapsed_ms = INSTR_TIME_GET_MILLISEC(ex->elapsed);
-	p->awaiting = true;
-	p->message[0] = '\0';
-	p->text_len = 0;
-	if (queryDesc->sourceText != NULL)
-	{
-		location = queryDesc->plannedstmt->stmt_location;
-		len = queryDesc->plannedstmt->stmt_len;
-		text = CleanQuerytext(queryDesc->sourceText, &location, &len);
-		if (len >= pfg_query_text_length)
-			len = pg_mbcliplen(text, len, pfg_query_text_length - 1);
-		memcpy(failed_text + (Size) failed_used * pfg_query_text_length,
-			   text, len);
-		p->text_len = len;
-	}
-	failed_used++;
-}
-
-/*
- * run_tracked
- *		Run one piece of a tracked query, measured (run_start, run_done);
- *		an ERROR that unwinds it is noted by exec_failed.  Only tracked
- *		executions pay for the PG_TRY (its jump buffer is in this frame,
- *		not in pfg_ExecutorRun's).
- */
-static pg_noinline void
-run_tracked(PfgExec *ex, ScanDirection direction, uint64 count,
-			bool execute_once)
-{
-	run_start(ex);
-	PG_TRY();
-	{
-		run_nested(ex->queryDesc, direction, count, execute_once);
-	}
-	PG_CATCH();
-	{
-		exec_failed(ex);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	run_done(ex, count);
 }
 
 /*
@@ -827,23 +894,25 @@ pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		run_nested(queryDesc, direction, count, execute_once);
 		return;
 	}
-	run_tracked(ex, direction, count, execute_once);
+	run_start(ex);
+	run_nested(queryDesc, direction, count, execute_once);
+	run_done(ex, count);
 }
-/* As run_tracked, for ExecutorFinish (AFTER triggers, data-modifying CTEs). */
-static pg_noinline void
-finish_tracked(PfgExec *ex)
+/* As run_start and run_done, around ExecutorFinish. */
+static inline void
+finish_start(PfgExec *ex)
 {
 	mark_start(&ex->mark);
-	PG_TRY();
-	{
-		finish_nested(ex->queryDesc);
-	}
-	PG_CATCH();
-	{
-		exec_failed(ex);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	ex->running = true;
+	ex->errcb.previous = error_context_stack;
+	error_context_stack = &ex->errcb;
+}
+
+static inline void
+finish_done(PfgExec *ex)
+{
+	error_context_stack = ex->errcb.previous;
+	ex->running = false;
 	mark_add(&ex->mark, &ex->elapsed, &ex->blocks);
 }
 
@@ -875,7 +944,9 @@ pfg_ExecutorFinish(QueryDesc *queryDesc)
 		return;
 	}
 
-	finish_tracked(ex);
+	finish_start(ex);
+	finish_nested(queryDesc);
+	finish_done(ex);
 }
 
 /*
@@ -1331,6 +1402,8 @@ pfg_hooks_init(void)
 	/* room for the texts of failed executions; never allocated later */
 	failed_text = MemoryContextAlloc(TopMemoryContext,
 									 (Size) PFG_FAILED_MAX * pfg_query_text_length);
+	exec_text = MemoryContextAlloc(TopMemoryContext,
+								   (Size) PFG_EXEC_POOL * pfg_query_text_length);
 	RegisterXactCallback(hooks_xact_callback, NULL);
 	RegisterSubXactCallback(hooks_subxact_callback, NULL);
 }

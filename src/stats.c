@@ -709,9 +709,11 @@ pfg_hist_bounds(const PfgCounters *c, double *lo, double *hi)
 /*
  * pfg_stats_store_failed
  *		Account one execution that ended in an ERROR; return its
- *		fingerprint, and in *own whether it is perfguard's own work.
- *		query (query_len bytes, the statement's source text, possibly
- *		clipped) is used only when the statement is new to the table.
+ *		fingerprint (0: not accounted), and in *own whether it is
+ *		perfguard's own work.  query (query_len bytes, the statement's
+ *		source text, possibly clipped) is used only when the statement is
+ *		new to the table; without it (query_len 0), a statement new to the
+ *		table is not accounted.
  *		Called at the start of a later statement (hooks.c), never while an
  *		error is being handled: it may allocate and take locks.
  *		A cancelled execution (57014) also enters the latency histogram,
@@ -738,6 +740,12 @@ pfg_stats_store_failed(const PfgFailure *f, const char *query, int query_len,
 
 	LWLockAcquire(pfg_shared->lock, LW_SHARED);
 	entry = hash_search(pfg_hash, &key, HASH_FIND, NULL);
+	if (entry == NULL && query_len == 0)
+	{
+		/* no text to show for it: counted only in an existing entry */
+		LWLockRelease(pfg_shared->lock);
+		return 0;
+	}
 	if (entry == NULL)
 	{
 		LWLockRelease(pfg_shared->lock);
