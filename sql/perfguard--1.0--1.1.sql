@@ -968,6 +968,208 @@ ALTER TABLE baseline_statements ADD COLUMN failed_by_sqlstate jsonb;
 GRANT SELECT (failed_calls, failed_ms, failed_by_sqlstate)
     ON baseline_statements TO PUBLIC;
 
+-- Budgets: max_failed_calls, the executions of a statement that may end in
+-- an ERROR (judged by violations(), like mean_ms).  The functions that set
+-- budgets take it as their last argument: they are replaced.
+ALTER TABLE budgets ADD COLUMN max_failed_calls bigint;
+ALTER TABLE budgets ADD CONSTRAINT budgets_max_failed_calls_check
+    CHECK (max_failed_calls >= 0);
+
+-- Grants of EXECUTE on the replaced functions do not carry over: say whose.
+DO $$
+DECLARE
+    who text;
+BEGIN
+    SELECT string_agg(DISTINCT a.grantee::regrole::text, ', ') INTO who
+      FROM pg_catalog.pg_proc p
+     CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
+     WHERE p.oid IN ('perfguard.set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean)'::regprocedure,
+                     'perfguard.set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean)'::regprocedure,
+                     'perfguard.set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean)'::regprocedure)
+       AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner;
+    IF who IS NOT NULL THEN
+        RAISE WARNING 'perfguard.set_budget() and perfguard.set_default_budget() have a new argument, max_failed_calls: the EXECUTE granted on them to % does not carry over', who
+              USING HINT = 'Grant EXECUTE on the new functions again (docs/functions.md, Privileges).';
+    END IF;
+END
+$$;
+
+DROP FUNCTION set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean);
+DROP FUNCTION set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean);
+DROP FUNCTION set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean);
+DROP FUNCTION store_budget(bigint, text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean);
+
+-- Store a budget (fingerprint NULL: the default), replacing the one there.
+CREATE FUNCTION store_budget(
+    fp bigint, qtext text,
+    max_ms double precision, mean_ms double precision, p95_ms double precision,
+    max_rows bigint, max_blocks bigint, max_calls_per_xact bigint,
+    allow_seqscan boolean, allow_nplus1 boolean, max_failed_calls bigint)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lim record;
+BEGIN
+    FOR lim IN
+        SELECT * FROM (VALUES ('max_ms', store_budget.max_ms, 0),
+                              ('mean_ms', store_budget.mean_ms, 0),
+                              ('p95_ms', store_budget.p95_ms, 0),
+                              ('max_rows', store_budget.max_rows::float8, 0),
+                              ('max_blocks', store_budget.max_blocks::float8, 0),
+                              ('max_calls_per_xact', store_budget.max_calls_per_xact::float8, 1),
+                              ('max_failed_calls', store_budget.max_failed_calls::float8, 0))
+                      AS l(name, value, least_value)
+         WHERE value IS NOT NULL AND (value = 'NaN' OR value < least_value)
+    LOOP
+        RAISE EXCEPTION 'perfguard budget limit % must be a number of at least %, not %',
+                        lim.name, lim.least_value, lim.value
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Leave a limit NULL not to check it.';
+    END LOOP;
+    IF num_nonnulls(max_ms, mean_ms, p95_ms, max_rows, max_blocks,
+                    max_calls_per_xact, allow_seqscan, allow_nplus1,
+                    max_failed_calls) = 0 THEN
+        RAISE EXCEPTION 'a perfguard budget needs at least one limit'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Give limits as named arguments, e.g. max_ms => 100; to remove a budget, use perfguard.drop_budget().';
+    END IF;
+    -- one statement, so that two sessions setting the same budget do not collide
+    INSERT INTO perfguard.budgets AS b
+           (fingerprint, query, max_ms, mean_ms, p95_ms, max_rows, max_blocks,
+            max_calls_per_xact, allow_seqscan, allow_nplus1, max_failed_calls,
+            updated_at)
+    VALUES (fp, qtext, store_budget.max_ms, store_budget.mean_ms, store_budget.p95_ms,
+            store_budget.max_rows, store_budget.max_blocks,
+            store_budget.max_calls_per_xact, store_budget.allow_seqscan,
+            store_budget.allow_nplus1, store_budget.max_failed_calls, now())
+    ON CONFLICT (fingerprint) DO UPDATE
+       SET query = EXCLUDED.query, max_ms = EXCLUDED.max_ms,
+           mean_ms = EXCLUDED.mean_ms, p95_ms = EXCLUDED.p95_ms,
+           max_rows = EXCLUDED.max_rows, max_blocks = EXCLUDED.max_blocks,
+           max_calls_per_xact = EXCLUDED.max_calls_per_xact,
+           allow_seqscan = EXCLUDED.allow_seqscan,
+           allow_nplus1 = EXCLUDED.allow_nplus1,
+           max_failed_calls = EXCLUDED.max_failed_calls,
+           updated_at = EXCLUDED.updated_at;
+END
+$$;
+
+REVOKE ALL ON FUNCTION store_budget(bigint, text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) FROM PUBLIC;
+
+CREATE FUNCTION set_budget(
+    query text,
+    max_ms double precision DEFAULT NULL,
+    mean_ms double precision DEFAULT NULL,
+    p95_ms double precision DEFAULT NULL,
+    max_rows bigint DEFAULT NULL,
+    max_blocks bigint DEFAULT NULL,
+    max_calls_per_xact bigint DEFAULT NULL,
+    allow_seqscan boolean DEFAULT NULL,
+    allow_nplus1 boolean DEFAULT NULL,
+    max_failed_calls bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    fp bigint;
+BEGIN
+    IF query IS NULL THEN
+        RAISE EXCEPTION 'perfguard.set_budget needs a statement'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'For the budget of every statement, use perfguard.set_default_budget().';
+    END IF;
+    fp := perfguard.fingerprint(query);
+    PERFORM perfguard.store_budget(fp, query, max_ms, mean_ms, p95_ms, max_rows,
+                                   max_blocks, max_calls_per_xact, allow_seqscan,
+                                   allow_nplus1, max_failed_calls);
+    RETURN fp;
+END
+$$;
+
+COMMENT ON FUNCTION set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) IS
+    'set the budget of a statement (given by its text, stored as given), replacing the one it had; returns its fingerprint';
+
+CREATE FUNCTION set_budget(
+    fingerprint bigint,
+    max_ms double precision DEFAULT NULL,
+    mean_ms double precision DEFAULT NULL,
+    p95_ms double precision DEFAULT NULL,
+    max_rows bigint DEFAULT NULL,
+    max_blocks bigint DEFAULT NULL,
+    max_calls_per_xact bigint DEFAULT NULL,
+    allow_seqscan boolean DEFAULT NULL,
+    allow_nplus1 boolean DEFAULT NULL,
+    max_failed_calls bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    qtext text;
+BEGIN
+    IF fingerprint IS NULL THEN
+        RAISE EXCEPTION 'perfguard.set_budget needs a statement'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'For the budget of every statement, use perfguard.set_default_budget().';
+    END IF;
+    IF fingerprint = 0 THEN
+        RAISE EXCEPTION 'no statement has fingerprint 0'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'perfguard.fingerprint(text) gives the fingerprint of a statement; perfguard.statements lists those that ran.';
+    END IF;
+    BEGIN
+        SELECT s.query INTO qtext FROM perfguard.statements s
+         WHERE s.fingerprint = set_budget.fingerprint;
+    EXCEPTION WHEN object_not_in_prerequisite_state THEN
+        qtext := NULL;      -- not preloaded: no statistics, so no text
+    END;
+    PERFORM perfguard.store_budget(fingerprint, qtext, max_ms, mean_ms, p95_ms,
+                                   max_rows, max_blocks, max_calls_per_xact,
+                                   allow_seqscan, allow_nplus1, max_failed_calls);
+    RETURN fingerprint;
+END
+$$;
+
+COMMENT ON FUNCTION set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) IS
+    'set the budget of a statement (given by its fingerprint), replacing the one it had; returns the fingerprint';
+
+CREATE FUNCTION set_default_budget(
+    max_ms double precision DEFAULT NULL,
+    mean_ms double precision DEFAULT NULL,
+    p95_ms double precision DEFAULT NULL,
+    max_rows bigint DEFAULT NULL,
+    max_blocks bigint DEFAULT NULL,
+    max_calls_per_xact bigint DEFAULT NULL,
+    allow_seqscan boolean DEFAULT NULL,
+    allow_nplus1 boolean DEFAULT NULL,
+    max_failed_calls bigint DEFAULT NULL)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT perfguard.store_budget(NULL, NULL, max_ms, mean_ms, p95_ms, max_rows,
+                                  max_blocks, max_calls_per_xact, allow_seqscan,
+                                  allow_nplus1, max_failed_calls);
+END;
+
+COMMENT ON FUNCTION set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) IS
+    'set the default budget: the limits of every statement whose own budget leaves them NULL';
+
+REVOKE ALL ON FUNCTION set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) FROM PUBLIC;
+ALTER FUNCTION set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) SECURITY DEFINER;
+ALTER FUNCTION set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) SECURITY DEFINER;
+ALTER FUNCTION set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) SECURITY DEFINER;
+
+CREATE OR REPLACE VIEW budget_limits AS
+    SELECT b.fingerprint, b.max_ms, b.mean_ms, b.p95_ms, b.max_rows,
+           b.max_blocks, b.max_calls_per_xact, b.allow_seqscan,
+           b.allow_nplus1, b.updated_at, b.max_failed_calls
+      FROM perfguard.budgets b;
+
 -- statements_internal() gets new columns.  What reads it is pointed
 -- elsewhere while it is replaced, then back.
 CREATE OR REPLACE FUNCTION current_rows(baseline text DEFAULT NULL)
@@ -1055,7 +1257,7 @@ CREATE VIEW budget_list AS
                 ELSE coalesce(s.query, '<insufficient privilege>') END AS query,
            b.max_ms, b.mean_ms, b.p95_ms, b.max_rows, b.max_blocks,
            b.max_calls_per_xact, b.allow_seqscan, b.allow_nplus1,
-           b.updated_at, s.calls
+           b.updated_at, s.calls, b.max_failed_calls, s.failed_calls
       FROM perfguard.budgets b
       LEFT JOIN perfguard.statements s ON s.fingerprint = b.fingerprint;
 
@@ -1133,7 +1335,15 @@ BEGIN ATOMIC
          CASE WHEN NOT coalesce(o.allow_nplus1, d.allow_nplus1) THEN 0::float8 END,
          o.allow_nplus1 IS NOT NULL, (s.n_plus_one + s.row_by_row_dml)::float8,
          format('N+1 or row-by-row patterns it completed: %s; allow_nplus1 is false',
-                s.n_plus_one + s.row_by_row_dml))
+                s.n_plus_one + s.row_by_row_dml)),
+        ('max_failed_calls', 'number',
+         coalesce(o.max_failed_calls, d.max_failed_calls)::float8,
+         o.max_failed_calls IS NOT NULL, s.failed_calls::float8,
+         format('%s of its executions failed (%s); max_failed_calls is %s',
+                s.failed_calls,
+                (SELECT string_agg(format('%s: %s', e.key, e.value), ', ' ORDER BY e.key)
+                   FROM jsonb_each(s.failed_by_sqlstate) e WHERE e.value <> '0'),
+                coalesce(o.max_failed_calls, d.max_failed_calls)))
      ) AS l(name, kind, lim, own, measured, message)
      WHERE l.lim IS NOT NULL AND l.measured > l.lim
        AND NOT s.own

@@ -153,6 +153,19 @@ SELECT query, limit_name, limit_value, measured >= 80 AS measured_most_of_timeou
        calls, message LIKE 'a call that failed had run % ms; max_ms is 20' AS message
   FROM perfguard.violations();
 SELECT perfguard.drop_budget('SELECT pg_sleep(0.5)');
+-- max_failed_calls: how many executions may fail
+SELECT perfguard.set_budget('SELECT pg_sleep(0.5)', max_failed_calls => 0) <> 0 AS budget_set;
+SELECT query, limit_name, limit_value, measured, calls, budget, severity, message
+  FROM perfguard.violations();
+SELECT max_failed_calls, failed_calls FROM perfguard.budget_list
+ WHERE query = 'SELECT pg_sleep(0.5)';
+SELECT perfguard.set_budget('SELECT pg_sleep(0.5)', max_failed_calls => 1) <> 0 AS budget_set;
+SELECT count(*) FROM perfguard.violations();
+SELECT perfguard.set_budget('SELECT pg_sleep(0.5)', max_failed_calls => -1);
+SELECT perfguard.drop_budget('SELECT pg_sleep(0.5)');
+SELECT perfguard.set_default_budget(max_failed_calls => 0);
+SELECT limit_name, budget FROM perfguard.violations();
+SELECT perfguard.drop_default_budget();
 
 -- regressions: a statement that never failed in the baseline now fails
 UPDATE fail_t SET v = 0 WHERE id = 6;
