@@ -46,9 +46,9 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/analyze.h"
+#include "storage/ipc.h"
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
-#include "storage/ipc.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
 

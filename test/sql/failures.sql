@@ -167,6 +167,17 @@ SELECT perfguard.set_default_budget(max_failed_calls => 0);
 SELECT limit_name, budget FROM perfguard.violations();
 SELECT perfguard.drop_default_budget();
 
+-- an ERROR of perfguard's own, after the execution completed (a broken
+-- budget with enforce = error), fails the statement, not the execution:
+-- it is a completed call
+SELECT perfguard.reset() >= 0 AS reset;
+SELECT perfguard.set_budget('SELECT id FROM fail_t WHERE id < 3', max_rows => 1) <> 0 AS budget_set;
+SET perfguard.enforce = error;
+SELECT id FROM fail_t WHERE id < 3;
+RESET perfguard.enforce;
+SELECT calls, failed_calls FROM perfguard.stats WHERE query = 'SELECT id FROM fail_t WHERE id < $1';
+SELECT perfguard.drop_budget('SELECT id FROM fail_t WHERE id < 3');
+
 -- regressions: a statement that never failed in the baseline now fails
 UPDATE fail_t SET v = 0 WHERE id = 6;
 SELECT perfguard.reset() >= 0 AS reset;
