@@ -212,7 +212,8 @@ BEGIN
                    s.stddev_ms, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms,
                    s.rows_per_call, s.blocks_per_call, s.calls_per_xact,
                    s.max_calls_per_xact, s.plan_shape, s.seq_scans, s.n_plus_one,
-                   s.row_by_row_dml, s.latency_hist
+                   s.row_by_row_dml, s.latency_hist, s.failed_calls, s.failed_ms,
+                   s.failed_by_sqlstate
               FROM perfguard.baseline_statements s
              WHERE s.baseline = stored_rows.baseline;
     END IF;
@@ -341,6 +342,9 @@ BEGIN
                        'seq_scans', r.seq_scans,
                        'n_plus_one', r.n_plus_one,
                        'row_by_row_dml', r.row_by_row_dml,
+                       'failed_calls', r.failed_calls,
+                       'failed_ms', r.failed_ms,
+                       'failed_by_sqlstate', r.failed_by_sqlstate,
                        'latency_histogram',
                            (SELECT jsonb_agg(jsonb_build_array(r.latency_hist[i], r.latency_hist[i + 1]) ORDER BY i)
                               FROM generate_series(1, coalesce(array_length(r.latency_hist, 1), 0), 2) i)))
@@ -506,10 +510,26 @@ BEGIN
         r.seq_scans := perfguard.doc_number(st, 'seq_scans', path, false, true);
         r.n_plus_one := perfguard.doc_number(st, 'n_plus_one', path, false, true);
         r.row_by_row_dml := perfguard.doc_number(st, 'row_by_row_dml', path, false, true);
+        -- failed executions (1.1): optional, a document without them imports
+        r.failed_calls := perfguard.doc_number(st, 'failed_calls', path, false, true);
+        r.failed_ms := perfguard.doc_number(st, 'failed_ms', path);
+        r.failed_by_sqlstate := NULL;
+        IF jsonb_typeof(st -> 'failed_by_sqlstate') = 'object' THEN
+            IF EXISTS (SELECT FROM jsonb_each(st -> 'failed_by_sqlstate') e
+                        WHERE e.key NOT IN ('57014', '55P03', '40P01', '40001', 'other')
+                           OR jsonb_typeof(e.value) <> 'number'
+                           OR (e.value #>> '{}') !~ '^[0-9]{1,18}$') THEN
+                PERFORM perfguard.doc_fault(format('%s.failed_by_sqlstate is not an object of counts by 57014, 55P03, 40P01, 40001 and other', path));
+            END IF;
+            r.failed_by_sqlstate := st -> 'failed_by_sqlstate';
+        ELSIF st ? 'failed_by_sqlstate' AND jsonb_typeof(st -> 'failed_by_sqlstate') <> 'null' THEN
+            PERFORM perfguard.doc_fault(format('%s.failed_by_sqlstate is not an object', path));
+        END IF;
         IF r.calls < 0 OR least(r.mean_ms, r.stddev_ms, r.p50_ms, r.p95_ms, r.p99_ms,
                                 r.max_ms, r.rows_per_call, r.blocks_per_call,
                                 r.calls_per_xact, r.max_calls_per_xact, r.seq_scans,
-                                r.n_plus_one, r.row_by_row_dml) < 0 THEN
+                                r.n_plus_one, r.row_by_row_dml, r.failed_calls,
+                                r.failed_ms) < 0 THEN
             PERFORM perfguard.doc_fault(format('%s has a negative count or time', path));
         END IF;
         hist := NULL;
@@ -531,9 +551,10 @@ BEGIN
                 hist := hist || ARRAY[(pair ->> 0)::bigint, (pair ->> 1)::bigint];
                 total := total + (pair ->> 1)::numeric;
             END LOOP;
-            IF total > r.calls THEN
+            -- cancelled executions are in the histogram too
+            IF total > r.calls + coalesce(r.failed_calls, 0) THEN
                 PERFORM perfguard.doc_fault(format('%s.latency_histogram counts %s executions, more than its %s calls',
-                                                   path, total, r.calls));
+                                                   path, total, r.calls + coalesce(r.failed_calls, 0)));
             END IF;
         ELSIF st ? 'latency_histogram' AND jsonb_typeof(st -> 'latency_histogram') <> 'null' THEN
             PERFORM perfguard.doc_fault(format('%s.latency_histogram is not an array', path));
@@ -753,7 +774,8 @@ BEGIN
                coalesce(b.seq_scans, 0) AS bss, coalesce(c.seq_scans, 0) AS css,
                coalesce(b.n_plus_one, 0) + coalesce(b.row_by_row_dml, 0) AS bn,
                coalesce(c.n_plus_one, 0) + coalesce(c.row_by_row_dml, 0) AS cn,
-               b.latency_hist AS bh, c.latency_hist AS ch
+               b.latency_hist AS bh, c.latency_hist AS ch,
+               coalesce(b.failed_calls, 0) AS bf, coalesce(c.failed_calls, 0) AS cf
           FROM unnest(base) b JOIN unnest(cur) c ON c.fingerprint = b.fingerprint),
     -- the latency tests: the median and the p95 under policy 'run', the
     -- p95 under 'p95'; of every statement with min_calls calls on both sides
@@ -819,6 +841,13 @@ BEGIN
         SELECT 'n_plus_one', bn, cn, 'exact', 1.0,
                format('N+1 or row-by-row patterns it completed: %s; none in the baseline', cn)
          WHERE bn = 0 AND cn > 0
+        UNION ALL
+        SELECT 'failures', bf::float8 / nullif(bc + bf, 0), cf::float8 / nullif(cc + cf, 0), 'exact', 1.0,
+               CASE WHEN bf = 0
+                    THEN format('%s of its %s executions failed; none did in the baseline', cf, cc + cf)
+                    ELSE format('%s of its %s executions failed; in the baseline %s of %s',
+                                cf, cc + cf, bf, bc + bf) END
+         WHERE cf > 0 AND (bf = 0 OR cf::float8 / (cc + cf) > bf::float8 / (bc + bf) * (1 + tolerance))
         UNION ALL
         SELECT l.lkind, l.lbv, l.lcv, 'fisher_exact', 1 - l.p_adj,
                format('its %s is %s ms over %s calls; the baseline''s was %s ms over %s calls%s: '
@@ -1096,3 +1125,459 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 COMMENT ON FUNCTION info() IS
     'perfguard library version, sizing, and use of the statistics table, the event store and the N+1 detector';
+
+--
+-- Failed executions (1.1): executions that ended in an ERROR, cancelled or
+-- timed out.  perfguard.stats, perfguard.statements and baselines count
+-- them per statement, with a breakdown by SQLSTATE; violations() judges
+-- max_ms on them too.
+--
+DROP VIEW stats;
+DROP FUNCTION stats_internal(boolean);
+CREATE FUNCTION stats_internal(
+    showtext boolean,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT toplevel boolean,
+    OUT queryid bigint,
+    OUT fingerprint bigint,
+    OUT query text,
+    OUT calls bigint,
+    OUT total_exec_time double precision,
+    OUT min_exec_time double precision,
+    OUT max_exec_time double precision,
+    OUT mean_exec_time double precision,
+    OUT stddev_exec_time double precision,
+    OUT p50_exec_time double precision,
+    OUT p95_exec_time double precision,
+    OUT p99_exec_time double precision,
+    OUT rows bigint,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT slow_calls bigint,
+    OUT plans_captured bigint,
+    OUT seq_scans bigint,
+    OUT n_plus_one bigint,
+    OUT row_by_row_dml bigint,
+    OUT max_rows bigint,
+    OUT max_blocks bigint,
+    OUT xacts bigint,
+    OUT max_calls_per_xact bigint,
+    OUT plan_shape bigint,
+    OUT first_exec_at timestamptz,
+    OUT last_exec_at timestamptz,
+    OUT failed_calls bigint,
+    OUT failed_exec_time double precision,
+    OUT failed_by_sqlstate jsonb
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'perfguard_stats_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION stats_internal(boolean) IS
+    'perfguard statistics; use the view perfguard.stats';
+
+CREATE VIEW stats AS
+    SELECT * FROM stats_internal(true);
+
+COMMENT ON VIEW stats IS
+    'perfguard statistics: one row per statement, user, database and nesting level';
+
+GRANT SELECT ON stats TO PUBLIC;
+
+-- Baselines carry the failed executions; documents without them still import.
+ALTER TABLE baseline_statements ADD COLUMN failed_calls bigint;
+ALTER TABLE baseline_statements ADD COLUMN failed_ms double precision;
+ALTER TABLE baseline_statements ADD COLUMN failed_by_sqlstate jsonb;
+GRANT SELECT (failed_calls, failed_ms, failed_by_sqlstate)
+    ON baseline_statements TO PUBLIC;
+
+-- Budgets: max_failed_calls, the executions of a statement that may end in
+-- an ERROR (judged by violations(), like mean_ms).  The functions that set
+-- budgets take it as their last argument: they are replaced.
+ALTER TABLE budgets ADD COLUMN max_failed_calls bigint;
+ALTER TABLE budgets ADD CONSTRAINT budgets_max_failed_calls_check
+    CHECK (max_failed_calls >= 0);
+
+-- Grants of EXECUTE on the replaced functions do not carry over: say whose.
+DO $$
+DECLARE
+    who text;
+BEGIN
+    SELECT string_agg(DISTINCT a.grantee::regrole::text, ', ') INTO who
+      FROM pg_catalog.pg_proc p
+     CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
+     WHERE p.oid IN ('perfguard.set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean)'::regprocedure,
+                     'perfguard.set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean)'::regprocedure,
+                     'perfguard.set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean)'::regprocedure)
+       AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner;
+    IF who IS NOT NULL THEN
+        RAISE WARNING 'perfguard.set_budget() and perfguard.set_default_budget() have a new argument, max_failed_calls: the EXECUTE granted on them to % does not carry over', who
+              USING HINT = 'Grant EXECUTE on the new functions again (docs/functions.md, Privileges).';
+    END IF;
+END
+$$;
+
+DROP FUNCTION set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean);
+DROP FUNCTION set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean);
+DROP FUNCTION set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean);
+DROP FUNCTION store_budget(bigint, text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean);
+
+-- Store a budget (fingerprint NULL: the default), replacing the one there.
+CREATE FUNCTION store_budget(
+    fp bigint, qtext text,
+    max_ms double precision, mean_ms double precision, p95_ms double precision,
+    max_rows bigint, max_blocks bigint, max_calls_per_xact bigint,
+    allow_seqscan boolean, allow_nplus1 boolean, max_failed_calls bigint)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lim record;
+BEGIN
+    FOR lim IN
+        SELECT * FROM (VALUES ('max_ms', store_budget.max_ms, 0),
+                              ('mean_ms', store_budget.mean_ms, 0),
+                              ('p95_ms', store_budget.p95_ms, 0),
+                              ('max_rows', store_budget.max_rows::float8, 0),
+                              ('max_blocks', store_budget.max_blocks::float8, 0),
+                              ('max_calls_per_xact', store_budget.max_calls_per_xact::float8, 1),
+                              ('max_failed_calls', store_budget.max_failed_calls::float8, 0))
+                      AS l(name, value, least_value)
+         WHERE value IS NOT NULL AND (value = 'NaN' OR value < least_value)
+    LOOP
+        RAISE EXCEPTION 'perfguard budget limit % must be a number of at least %, not %',
+                        lim.name, lim.least_value, lim.value
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Leave a limit NULL not to check it.';
+    END LOOP;
+    IF num_nonnulls(max_ms, mean_ms, p95_ms, max_rows, max_blocks,
+                    max_calls_per_xact, allow_seqscan, allow_nplus1,
+                    max_failed_calls) = 0 THEN
+        RAISE EXCEPTION 'a perfguard budget needs at least one limit'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Give limits as named arguments, e.g. max_ms => 100; to remove a budget, use perfguard.drop_budget().';
+    END IF;
+    -- one statement, so that two sessions setting the same budget do not collide
+    INSERT INTO perfguard.budgets AS b
+           (fingerprint, query, max_ms, mean_ms, p95_ms, max_rows, max_blocks,
+            max_calls_per_xact, allow_seqscan, allow_nplus1, max_failed_calls,
+            updated_at)
+    VALUES (fp, qtext, store_budget.max_ms, store_budget.mean_ms, store_budget.p95_ms,
+            store_budget.max_rows, store_budget.max_blocks,
+            store_budget.max_calls_per_xact, store_budget.allow_seqscan,
+            store_budget.allow_nplus1, store_budget.max_failed_calls, now())
+    ON CONFLICT (fingerprint) DO UPDATE
+       SET query = EXCLUDED.query, max_ms = EXCLUDED.max_ms,
+           mean_ms = EXCLUDED.mean_ms, p95_ms = EXCLUDED.p95_ms,
+           max_rows = EXCLUDED.max_rows, max_blocks = EXCLUDED.max_blocks,
+           max_calls_per_xact = EXCLUDED.max_calls_per_xact,
+           allow_seqscan = EXCLUDED.allow_seqscan,
+           allow_nplus1 = EXCLUDED.allow_nplus1,
+           max_failed_calls = EXCLUDED.max_failed_calls,
+           updated_at = EXCLUDED.updated_at;
+END
+$$;
+
+REVOKE ALL ON FUNCTION store_budget(bigint, text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) FROM PUBLIC;
+
+CREATE FUNCTION set_budget(
+    query text,
+    max_ms double precision DEFAULT NULL,
+    mean_ms double precision DEFAULT NULL,
+    p95_ms double precision DEFAULT NULL,
+    max_rows bigint DEFAULT NULL,
+    max_blocks bigint DEFAULT NULL,
+    max_calls_per_xact bigint DEFAULT NULL,
+    allow_seqscan boolean DEFAULT NULL,
+    allow_nplus1 boolean DEFAULT NULL,
+    max_failed_calls bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    fp bigint;
+BEGIN
+    IF query IS NULL THEN
+        RAISE EXCEPTION 'perfguard.set_budget needs a statement'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'For the budget of every statement, use perfguard.set_default_budget().';
+    END IF;
+    fp := perfguard.fingerprint(query);
+    PERFORM perfguard.store_budget(fp, query, max_ms, mean_ms, p95_ms, max_rows,
+                                   max_blocks, max_calls_per_xact, allow_seqscan,
+                                   allow_nplus1, max_failed_calls);
+    RETURN fp;
+END
+$$;
+
+COMMENT ON FUNCTION set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) IS
+    'set the budget of a statement (given by its text, stored as given), replacing the one it had; returns its fingerprint';
+
+CREATE FUNCTION set_budget(
+    fingerprint bigint,
+    max_ms double precision DEFAULT NULL,
+    mean_ms double precision DEFAULT NULL,
+    p95_ms double precision DEFAULT NULL,
+    max_rows bigint DEFAULT NULL,
+    max_blocks bigint DEFAULT NULL,
+    max_calls_per_xact bigint DEFAULT NULL,
+    allow_seqscan boolean DEFAULT NULL,
+    allow_nplus1 boolean DEFAULT NULL,
+    max_failed_calls bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    qtext text;
+BEGIN
+    IF fingerprint IS NULL THEN
+        RAISE EXCEPTION 'perfguard.set_budget needs a statement'
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'For the budget of every statement, use perfguard.set_default_budget().';
+    END IF;
+    IF fingerprint = 0 THEN
+        RAISE EXCEPTION 'no statement has fingerprint 0'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'perfguard.fingerprint(text) gives the fingerprint of a statement; perfguard.statements lists those that ran.';
+    END IF;
+    BEGIN
+        SELECT s.query INTO qtext FROM perfguard.statements s
+         WHERE s.fingerprint = set_budget.fingerprint;
+    EXCEPTION WHEN object_not_in_prerequisite_state THEN
+        qtext := NULL;      -- not preloaded: no statistics, so no text
+    END;
+    PERFORM perfguard.store_budget(fingerprint, qtext, max_ms, mean_ms, p95_ms,
+                                   max_rows, max_blocks, max_calls_per_xact,
+                                   allow_seqscan, allow_nplus1, max_failed_calls);
+    RETURN fingerprint;
+END
+$$;
+
+COMMENT ON FUNCTION set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) IS
+    'set the budget of a statement (given by its fingerprint), replacing the one it had; returns the fingerprint';
+
+CREATE FUNCTION set_default_budget(
+    max_ms double precision DEFAULT NULL,
+    mean_ms double precision DEFAULT NULL,
+    p95_ms double precision DEFAULT NULL,
+    max_rows bigint DEFAULT NULL,
+    max_blocks bigint DEFAULT NULL,
+    max_calls_per_xact bigint DEFAULT NULL,
+    allow_seqscan boolean DEFAULT NULL,
+    allow_nplus1 boolean DEFAULT NULL,
+    max_failed_calls bigint DEFAULT NULL)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT perfguard.store_budget(NULL, NULL, max_ms, mean_ms, p95_ms, max_rows,
+                                  max_blocks, max_calls_per_xact, allow_seqscan,
+                                  allow_nplus1, max_failed_calls);
+END;
+
+COMMENT ON FUNCTION set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) IS
+    'set the default budget: the limits of every statement whose own budget leaves them NULL';
+
+REVOKE ALL ON FUNCTION set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) FROM PUBLIC;
+ALTER FUNCTION set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) SECURITY DEFINER;
+ALTER FUNCTION set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) SECURITY DEFINER;
+ALTER FUNCTION set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint) SECURITY DEFINER;
+
+CREATE OR REPLACE VIEW budget_limits AS
+    SELECT b.fingerprint, b.max_ms, b.mean_ms, b.p95_ms, b.max_rows,
+           b.max_blocks, b.max_calls_per_xact, b.allow_seqscan,
+           b.allow_nplus1, b.updated_at, b.max_failed_calls
+      FROM perfguard.budgets b;
+
+-- statements_internal() gets new columns.  What reads it is pointed
+-- elsewhere while it is replaced, then back.
+CREATE OR REPLACE FUNCTION current_rows(baseline text DEFAULT NULL)
+RETURNS SETOF baseline_statements
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT * FROM perfguard.baseline_statements WHERE false;
+END;
+CREATE OR REPLACE FUNCTION violations()
+RETURNS TABLE (fingerprint bigint, query text, limit_name text,
+               limit_value double precision, measured double precision,
+               calls bigint, budget text, severity text, message text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT NULL::bigint, NULL::text, NULL::text, NULL::float8, NULL::float8,
+           NULL::bigint, NULL::text, NULL::text, NULL::text WHERE false;
+END;
+DROP VIEW budget_list;
+DROP VIEW statements;
+DROP FUNCTION statements_internal(boolean);
+
+CREATE FUNCTION statements_internal(
+    showtext boolean,
+    OUT fingerprint bigint,
+    OUT query text,
+    OUT calls bigint,
+    OUT total_exec_time double precision,
+    OUT min_exec_time double precision,
+    OUT max_exec_time double precision,
+    OUT mean_exec_time double precision,
+    OUT stddev_exec_time double precision,
+    OUT p50_exec_time double precision,
+    OUT p95_exec_time double precision,
+    OUT p99_exec_time double precision,
+    OUT rows bigint,
+    OUT rows_per_call double precision,
+    OUT max_rows bigint,
+    OUT shared_blks bigint,
+    OUT blocks_per_call double precision,
+    OUT max_blocks bigint,
+    OUT xacts bigint,
+    OUT calls_per_xact double precision,
+    OUT max_calls_per_xact bigint,
+    OUT plan_shape bigint,
+    OUT seq_scans bigint,
+    OUT n_plus_one bigint,
+    OUT row_by_row_dml bigint,
+    OUT last_exec_at timestamptz,
+    OUT latency_hist bigint[],
+    OUT own boolean,
+    OUT failed_calls bigint,
+    OUT failed_exec_time double precision,
+    OUT failed_max_exec_time double precision,
+    OUT failed_by_sqlstate jsonb
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'perfguard_statements_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION statements_internal(boolean) IS
+    'perfguard statistics of the current database per fingerprint; use the view perfguard.statements';
+
+CREATE VIEW statements AS
+    SELECT fingerprint, query, calls, total_exec_time, min_exec_time,
+           max_exec_time, mean_exec_time, stddev_exec_time, p50_exec_time,
+           p95_exec_time, p99_exec_time, rows, rows_per_call, max_rows,
+           shared_blks, blocks_per_call, max_blocks, xacts, calls_per_xact,
+           max_calls_per_xact, plan_shape, seq_scans, n_plus_one,
+           row_by_row_dml, last_exec_at, own, failed_calls,
+           failed_exec_time, failed_by_sqlstate
+      FROM statements_internal(true);
+
+COMMENT ON VIEW statements IS
+    'perfguard statistics of the current database, one row per fingerprint (all users and nesting levels together)';
+
+GRANT SELECT ON statements TO PUBLIC;
+
+CREATE VIEW budget_list AS
+    SELECT b.fingerprint,
+           CASE WHEN b.fingerprint IS NULL THEN '(default budget)'
+                WHEN pg_catalog.has_function_privilege('perfguard.read_constants()', 'EXECUTE')
+                THEN coalesce(b.query, s.query)
+                ELSE coalesce(s.query, '<insufficient privilege>') END AS query,
+           b.max_ms, b.mean_ms, b.p95_ms, b.max_rows, b.max_blocks,
+           b.max_calls_per_xact, b.allow_seqscan, b.allow_nplus1,
+           b.updated_at, s.calls, b.max_failed_calls, s.failed_calls
+      FROM perfguard.budgets b
+      LEFT JOIN perfguard.statements s ON s.fingerprint = b.fingerprint;
+
+COMMENT ON VIEW budget_list IS
+    'perfguard budgets with the text of their statements and their calls so far; a budget''s own text only for superusers and roles granted EXECUTE on perfguard.read_constants()';
+GRANT SELECT ON budget_list TO PUBLIC;
+
+-- The current statistics as the rows of a baseline, perfguard's own left out.
+CREATE OR REPLACE FUNCTION current_rows(baseline text DEFAULT NULL)
+RETURNS SETOF baseline_statements
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT baseline, s.fingerprint, s.query, s.calls, s.mean_exec_time,
+           s.stddev_exec_time, s.p50_exec_time, s.p95_exec_time, s.p99_exec_time,
+           s.max_exec_time, s.rows_per_call, s.blocks_per_call, s.calls_per_xact,
+           s.max_calls_per_xact, s.plan_shape, s.seq_scans, s.n_plus_one,
+           s.row_by_row_dml, s.latency_hist, s.failed_calls, s.failed_exec_time,
+           s.failed_by_sqlstate
+      FROM perfguard.statements_internal(true) s
+     WHERE NOT s.own;
+END;
+
+-- violations(): a failed execution that ran longer than max_ms breaks it.
+CREATE OR REPLACE FUNCTION violations()
+RETURNS TABLE (fingerprint bigint, query text, limit_name text,
+               limit_value double precision, measured double precision,
+               calls bigint, budget text, severity text, message text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT s.fingerprint, s.query, l.name, l.lim, l.measured, s.calls,
+           CASE WHEN l.own THEN 'statement' ELSE 'default' END,
+           CASE WHEN l.kind = 'number' AND l.measured >= 2 * l.lim AND l.lim > 0
+                THEN 'critical' ELSE 'error' END,
+           l.message
+      FROM perfguard.statements_internal(true) s
+      LEFT JOIN perfguard.budget_limits o ON o.fingerprint = s.fingerprint
+      LEFT JOIN perfguard.budget_limits d ON d.fingerprint IS NULL
+     CROSS JOIN LATERAL (VALUES
+        ('max_ms', 'number', coalesce(o.max_ms, d.max_ms), o.max_ms IS NOT NULL,
+         greatest(s.max_exec_time, s.failed_max_exec_time),
+         CASE WHEN s.failed_max_exec_time > s.max_exec_time OR s.max_exec_time IS NULL
+              THEN format('a call that failed had run %s ms; max_ms is %s',
+                          round(s.failed_max_exec_time::numeric, 3), coalesce(o.max_ms, d.max_ms))
+              ELSE format('its slowest call took %s ms; max_ms is %s',
+                          round(s.max_exec_time::numeric, 3), coalesce(o.max_ms, d.max_ms)) END),
+        ('mean_ms', 'number', coalesce(o.mean_ms, d.mean_ms), o.mean_ms IS NOT NULL,
+         s.mean_exec_time,
+         format('its mean is %s ms over %s calls; mean_ms is %s',
+                round(s.mean_exec_time::numeric, 3), s.calls, coalesce(o.mean_ms, d.mean_ms))),
+        ('p95_ms', 'number', coalesce(o.p95_ms, d.p95_ms), o.p95_ms IS NOT NULL,
+         s.p95_exec_time,
+         format('its p95 is %s ms over %s calls; p95_ms is %s',
+                round(s.p95_exec_time::numeric, 3), s.calls, coalesce(o.p95_ms, d.p95_ms))),
+        ('max_rows', 'number', coalesce(o.max_rows, d.max_rows)::float8, o.max_rows IS NOT NULL,
+         s.max_rows::float8,
+         format('its largest call processed %s rows; max_rows is %s',
+                s.max_rows, coalesce(o.max_rows, d.max_rows))),
+        ('max_blocks', 'number', coalesce(o.max_blocks, d.max_blocks)::float8, o.max_blocks IS NOT NULL,
+         s.max_blocks::float8,
+         format('its largest call touched %s shared blocks; max_blocks is %s',
+                s.max_blocks, coalesce(o.max_blocks, d.max_blocks))),
+        ('max_calls_per_xact', 'number',
+         coalesce(o.max_calls_per_xact, d.max_calls_per_xact)::float8,
+         o.max_calls_per_xact IS NOT NULL, s.max_calls_per_xact::float8,
+         format('it ran %s times in one transaction; max_calls_per_xact is %s',
+                s.max_calls_per_xact, coalesce(o.max_calls_per_xact, d.max_calls_per_xact))),
+        ('seqscan', 'flag',
+         CASE WHEN NOT coalesce(o.allow_seqscan, d.allow_seqscan) THEN 0::float8 END,
+         o.allow_seqscan IS NOT NULL, s.seq_scans::float8,
+         format('%s of its calls read a large table with a sequential scan; allow_seqscan is false',
+                s.seq_scans)),
+        ('nplus1', 'flag',
+         CASE WHEN NOT coalesce(o.allow_nplus1, d.allow_nplus1) THEN 0::float8 END,
+         o.allow_nplus1 IS NOT NULL, (s.n_plus_one + s.row_by_row_dml)::float8,
+         format('N+1 or row-by-row patterns it completed: %s; allow_nplus1 is false',
+                s.n_plus_one + s.row_by_row_dml)),
+        ('max_failed_calls', 'number',
+         coalesce(o.max_failed_calls, d.max_failed_calls)::float8,
+         o.max_failed_calls IS NOT NULL, s.failed_calls::float8,
+         format('%s of its executions failed (%s); max_failed_calls is %s',
+                s.failed_calls,
+                (SELECT string_agg(format('%s: %s', e.key, e.value), ', ' ORDER BY e.key)
+                   FROM jsonb_each(s.failed_by_sqlstate) e WHERE e.value <> '0'),
+                coalesce(o.max_failed_calls, d.max_failed_calls)))
+     ) AS l(name, kind, lim, own, measured, message)
+     WHERE l.lim IS NOT NULL AND l.measured > l.lim
+       AND NOT s.own
+     ORDER BY s.fingerprint, l.name;
+END;

@@ -42,7 +42,8 @@
 #include "perfguard.h"
 #include "stats.h"
 
-#define PFG_STATS_COLS	38
+#define PFG_STATS_COLS	41		/* 1.1; 1.0 declared the first 38 */
+#define PFG_STATS_COLS_1_0	38
 #define PFG_STATS_QUERY_COL 5	/* the query column, 0-based */
 #define PFG_INFO_COLS	10		/* 1.1; 1.0 declared the first 9 */
 #define PFG_INFO_COLS_1_0	9
@@ -61,7 +62,8 @@ static const Oid stats_types[PFG_STATS_COLS] = {
 	INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,	/* slow_calls .. row_by_row_dml */
 	INT8OID, INT8OID, INT8OID, INT8OID, /* max_rows .. max_calls_per_xact */
 	INT8OID,					/* plan_shape */
-	TIMESTAMPTZOID, TIMESTAMPTZOID	/* first_exec_at, last_exec_at */
+	TIMESTAMPTZOID, TIMESTAMPTZOID,	/* first_exec_at, last_exec_at */
+	INT8OID, FLOAT8OID, JSONBOID	/* failed_calls .. failed_by_sqlstate */
 };
 
 /* The columns of perfguard.info(). */
@@ -94,6 +96,7 @@ typedef struct PfgStatsRow
 } PfgStatsRow;
 
 PG_FUNCTION_INFO_V1(perfguard_stats);
+PG_FUNCTION_INFO_V1(perfguard_stats_1_1);
 PG_FUNCTION_INFO_V1(perfguard_reset);
 PG_FUNCTION_INFO_V1(perfguard_fingerprint);
 PG_FUNCTION_INFO_V1(perfguard_info);
@@ -109,8 +112,8 @@ PG_FUNCTION_INFO_V1(perfguard_info_1_1);
  *		those whose text was recorded in a database of another encoding:
  *		they are kept aside and finished after the lock is released.
  */
-Datum
-perfguard_stats(PG_FUNCTION_ARGS)
+static Datum
+stats_rows(FunctionCallInfo fcinfo, int ncols)
 {
 	bool		showtext = PG_GETARG_BOOL(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -125,7 +128,7 @@ perfguard_stats(PG_FUNCTION_ARGS)
 
 	pfg_check_loaded();
 	pfg_init_materialized_srf(fcinfo);
-	pfg_check_result_type(fcinfo, rsinfo->setDesc, stats_types, PFG_STATS_COLS);
+	pfg_check_result_type(fcinfo, rsinfo->setDesc, stats_types, ncols);
 
 	LWLockAcquire(pfg_shared->lock, LW_SHARED);
 	hash_seq_init(&hs, pfg_stats_hash());
@@ -145,8 +148,11 @@ perfguard_stats(PG_FUNCTION_ARGS)
 		memcpy(&hist, &entry->hist, sizeof(PfgHistogram));
 		SpinLockRelease(&entry->mutex);
 
-		/* an entry is created just before its first call is counted */
-		if (c.calls == 0)
+		/*
+		 * An entry is created just before its first call is counted; 1.0's
+		 * function shows completed calls only, 1.1's failed ones too.
+		 */
+		if (c.calls == 0 && (ncols == PFG_STATS_COLS_1_0 || c.failed_calls == 0))
 			continue;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -177,19 +183,39 @@ perfguard_stats(PG_FUNCTION_ARGS)
 
 		values[i++] = Int64GetDatum(c.calls);
 		values[i++] = Float8GetDatum(c.total_time);
-		values[i++] = Float8GetDatum(c.min_time);
-		values[i++] = Float8GetDatum(c.max_time);
-		values[i++] = Float8GetDatum(c.mean_time);
+		if (c.calls > 0)
+		{
+			values[i++] = Float8GetDatum(c.min_time);
+			values[i++] = Float8GetDatum(c.max_time);
+			values[i++] = Float8GetDatum(c.mean_time);
+		}
+		else
+		{
+			/* only failed executions: no completed one to describe */
+			nulls[i++] = true;
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
 		stddev = (c.calls > 1) ? sqrt(c.sum_var_time / c.calls) : 0.0;
 		values[i++] = Float8GetDatum(stddev);
 		for (int b = 0; b < PFG_HIST_BUCKETS; b++)
 			counts[b] = hist.counts[b];
-		values[i++] = Float8GetDatum(pfg_hist_percentile_within(counts, 0.50,
-																c.min_time, c.max_time));
-		values[i++] = Float8GetDatum(pfg_hist_percentile_within(counts, 0.95,
-																c.min_time, c.max_time));
-		values[i++] = Float8GetDatum(pfg_hist_percentile_within(counts, 0.99,
-																c.min_time, c.max_time));
+		if (c.calls > 0 || c.failed_by[PFG_FAIL_CANCELED] > 0)
+		{
+			double		lo;
+			double		hi;
+
+			pfg_hist_bounds(&c, &lo, &hi);
+			values[i++] = Float8GetDatum(pfg_hist_percentile_within(counts, 0.50, lo, hi));
+			values[i++] = Float8GetDatum(pfg_hist_percentile_within(counts, 0.95, lo, hi));
+			values[i++] = Float8GetDatum(pfg_hist_percentile_within(counts, 0.99, lo, hi));
+		}
+		else
+		{
+			nulls[i++] = true;
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
 		values[i++] = Int64GetDatum(c.rows);
 		values[i++] = Int64GetDatum(c.shared_blks_hit);
 		values[i++] = Int64GetDatum(c.shared_blks_read);
@@ -216,7 +242,13 @@ perfguard_stats(PG_FUNCTION_ARGS)
 			nulls[i++] = true;
 		values[i++] = TimestampTzGetDatum(c.first_exec);
 		values[i++] = TimestampTzGetDatum(c.last_exec);
-		Assert(i == PFG_STATS_COLS);
+		if (ncols > PFG_STATS_COLS_1_0)
+		{
+			values[i++] = Int64GetDatum(c.failed_calls);
+			values[i++] = Float8GetDatum(c.failed_time);
+			values[i++] = pfg_failed_by_jsonb(c.failed_by);
+		}
+		Assert(i == ncols);
 
 		if (convert_later)
 		{
@@ -250,6 +282,20 @@ perfguard_stats(PG_FUNCTION_ARGS)
 	list_free_deep(to_convert);
 
 	return (Datum) 0;
+}
+
+/* perfguard.stats_internal() as 1.0 declared it: completed calls only */
+Datum
+perfguard_stats(PG_FUNCTION_ARGS)
+{
+	return stats_rows(fcinfo, PFG_STATS_COLS_1_0);
+}
+
+/* perfguard.stats_internal() of 1.1: with the failed executions */
+Datum
+perfguard_stats_1_1(PG_FUNCTION_ARGS)
+{
+	return stats_rows(fcinfo, PFG_STATS_COLS);
 }
 
 /*

@@ -138,7 +138,8 @@ static PfgEventsShared *pfg_events = NULL;
 
 
 static const char *const kind_names[] = {
-	"removed", "slow_plan", "seq_scan", "n_plus_one", "row_by_row_dml"
+	"removed", "slow_plan", "seq_scan", "n_plus_one", "row_by_row_dml",
+	"failed"
 };
 
 PG_FUNCTION_INFO_V1(perfguard_events);
@@ -357,7 +358,7 @@ pfg_event_add(const PfgEventData *ev)
 	rec->plan_format = ev->plan_format;
 	rec->time = GetCurrentTimestamp();
 	rec->dbid = MyDatabaseId;
-	rec->userid = GetUserId();
+	rec->userid = OidIsValid(ev->userid) ? ev->userid : GetUserId();
 	rec->fingerprint = ev->fingerprint;
 	rec->queryid = ev->queryid;
 	rec->duration_ms = ev->duration_ms;
@@ -895,7 +896,7 @@ perfguard_reset_events(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("\"%s\" is not a perfguard event kind", name),
-					 errhint("The kinds are slow_plan, seq_scan, n_plus_one and row_by_row_dml.")));
+					 errhint("The kinds are slow_plan, seq_scan, n_plus_one, row_by_row_dml and failed.")));
 	}
 
 	LWLockAcquire(pfg_events->lock, LW_EXCLUSIVE);

@@ -18,10 +18,11 @@ typedef enum PfgEventKind
 	PFG_EVENT_SLOW_PLAN = 1,
 	PFG_EVENT_SEQ_SCAN = 2,
 	PFG_EVENT_N_PLUS_ONE = 3,
-	PFG_EVENT_ROW_BY_ROW_DML = 4
+	PFG_EVENT_ROW_BY_ROW_DML = 4,
+	PFG_EVENT_FAILED = 5
 } PfgEventKind;
 
-#define PFG_EVENT_KIND_MAX	4
+#define PFG_EVENT_KIND_MAX	5
 
 /*
  * One event, as a detector hands it over.  Its detail is the members of a
@@ -35,6 +36,7 @@ typedef enum PfgEventKind
 typedef struct PfgEventData
 {
 	PfgEventKind kind;
+	Oid			userid;			/* InvalidOid: the current user */
 	uint64		fingerprint;
 	uint64		queryid;
 	bool		toplevel;

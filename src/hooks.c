@@ -23,6 +23,14 @@
  * away with the query however the query ends, ERROR included.  Other
  * modules' use of totaltime is left alone.
  *
+ * Failed executions: while a tracked execution's Run or Finish is under
+ * way, its record is on error_context_stack (no PG_TRY, see run_nested).
+ * When a message is raised, the callback notes in the record what an
+ * ERROR needs: its SQLSTATE, the time so far, the text.  A record released
+ * while its Run or Finish is under way was unwound by an ERROR: it is
+ * noted as failed, in static memory (exec_release).  The next statement
+ * the backend starts accounts the failures (failures_flush).
+ *
  * IDENTIFICATION	  src/hooks.c
  *-------------------------------------------------------------------------
  */
@@ -34,10 +42,14 @@
 #include "common/pg_prng.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/analyze.h"
+#include "storage/ipc.h"
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
+#include "utils/memutils.h"
 #include "utils/portal.h"
 
 #include "compat.h"
@@ -45,6 +57,7 @@
 
 #include "budget.h"
 #include "capture.h"
+#include "events.h"
 #include "identity.h"
 #include "normalize.h"
 #include "guc.h"
@@ -114,6 +127,17 @@ typedef struct PfgExec
 	PfgMark		mark;			/* where the Run or Finish under way started;
 								 * here, not on the stack, whose use per
 								 * nesting level must stay small */
+	uint64		queryid;
+	bool		running;		/* a Run or Finish is under way */
+	ErrorContextCallback errcb; /* on error_context_stack while running */
+	/* noted by exec_error_seen at the latest message while running */
+	bool		err_seen;
+	int			err_sqlstate;
+	double		err_ms;
+	Oid			err_userid;
+	int			err_text_len;
+	char	   *err_text;		/* pool records: pfg_query_text_length
+								 * bytes of their own; else NULL */
 } PfgExec;
 
 /*
@@ -124,9 +148,52 @@ typedef struct PfgExec
 #define PFG_EXEC_POOL	32
 static PfgExec exec_pool[PFG_EXEC_POOL];
 static PfgExec *exec_active = NULL;
+static char *exec_text = NULL;	/* PFG_EXEC_POOL * pfg_query_text_length */
 
 static void exec_complete(PfgExec *ex);
 static void exec_running(PfgExec *ex);
+static void exec_error_seen(void *arg);
+static void failure_note(const PfgExec *ex);
+
+/*
+ * Failed executions waiting to be accounted.  When the memory of an
+ * execution unwound by an ERROR goes, exec_release notes the failure here:
+ * in static memory, with no lock, no allocation and no message.  The next
+ * statement this backend starts accounts them (failures_flush), when
+ * taking locks and allocating is safe again.  The text of each (the
+ * statement's source, clipped) is kept in failed_text, allocated once at
+ * load.  Failures beyond PFG_FAILED_MAX before the next statement (deep
+ * nesting, all failing at once) are not counted.
+ */
+#define PFG_FAILED_MAX	8
+#define PFG_FAILED_MESSAGE	256		/* bytes of an error message kept */
+
+typedef struct PfgFailed
+{
+	PfgFailure	f;
+	int			text_len;
+	char		message[PFG_FAILED_MESSAGE];	/* "": none */
+} PfgFailed;
+
+static PfgFailed failed[PFG_FAILED_MAX];
+static int	failed_used = 0;
+static bool failed_exit_set = false;	/* failures_at_exit is registered */
+static char *failed_text = NULL;	/* PFG_FAILED_MAX * pfg_query_text_length */
+
+/*
+ * The latest ERROR reported to the server log (pfg_emit_log), for the
+ * events of the executions it fails, which are released after it is
+ * reported.  An error caught by an exception block is never reported: the
+ * rollback of its subtransaction, which releases what it failed, forgets
+ * the reported one first, as does the end of a transaction that commits.
+ */
+static bool reported_valid = false;
+static int	reported_sqlstate = 0;
+static char reported_message[PFG_FAILED_MESSAGE];
+
+static void failures_flush(void);
+static void failures_at_exit(int code, Datum arg);
+static emit_log_hook_type prev_emit_log_hook = NULL;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -207,6 +274,10 @@ exec_release(void *arg)
 	PfgExec    *ex = (PfgExec *) arg;
 	PfgExec   **link;
 
+	/* released while its Run or Finish was under way: an ERROR unwound it */
+	if (ex->running)
+		failure_note(ex);
+
 	for (link = &exec_active; *link != NULL; link = &(*link)->next)
 	{
 		if (*link == ex)
@@ -236,12 +307,22 @@ exec_begin(QueryDesc *queryDesc, bool stats, bool capture, bool armed,
 		if (exec_pool[i].queryDesc == NULL)
 		{
 			ex = &exec_pool[i];
+			ex->err_text = exec_text ?
+				exec_text + (Size) i * pfg_query_text_length : NULL;
 			break;
 		}
 	}
 	if (ex == NULL)
+	{
 		ex = MemoryContextAlloc(queryDesc->estate->es_query_cxt, sizeof(PfgExec));
+		ex->err_text = NULL;
+	}
 	ex->queryDesc = queryDesc;
+	ex->queryid = queryDesc->plannedstmt->queryId;
+	ex->running = false;
+	ex->err_seen = false;
+	ex->errcb.callback = exec_error_seen;
+	ex->errcb.arg = ex;
 	INSTR_TIME_SET_ZERO(ex->elapsed);
 	memset(&ex->blocks, 0, sizeof(PfgBlocks));
 	ex->rows = 0;
@@ -272,6 +353,225 @@ exec_find(QueryDesc *queryDesc)
 		if (ex->queryDesc == queryDesc)
 			return ex;
 	return NULL;
+}
+
+/*
+ * exec_error_seen
+ *		Error context callback of a tracked execution whose Run or Finish
+ *		is under way: a message is being raised (it is called for any
+ *		message that is reported, and for an ERROR before it unwinds).
+ *		Note what a failure needs while everything is still there: the
+ *		SQLSTATE (geterrcode(), valid in an error callback), the user, the
+ *		time so far, and once, a clipped copy of the text.  Nothing is
+ *		allocated or reported, and nothing is added to the message.
+ */
+static void
+exec_error_seen(void *arg)
+{
+	PfgExec    *ex = (PfgExec *) arg;
+	QueryDesc  *queryDesc = ex->queryDesc;
+	instr_time	now;
+
+	if (!ex->err_seen)
+	{
+		ex->err_text_len = 0;
+		if (ex->err_text != NULL && queryDesc->sourceText != NULL)
+		{
+			int			location = queryDesc->plannedstmt->stmt_location;
+			int			len = queryDesc->plannedstmt->stmt_len;
+			const char *text = CleanQuerytext(queryDesc->sourceText,
+											  &location, &len);
+
+			if (len >= pfg_query_text_length)
+				len = pg_mbcliplen(text, len, pfg_query_text_length - 1);
+			memcpy(ex->err_text, text, len);
+			ex->err_text_len = len;
+		}
+		ex->err_seen = true;
+	}
+	ex->err_sqlstate = geterrcode();
+	ex->err_userid = GetUserId();
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, ex->mark.start);
+	ex->err_ms = INSTR_TIME_GET_MILLISEC(ex->elapsed) +
+		INSTR_TIME_GET_MILLISEC(now);
+}
+
+/*
+ * failure_note
+ *		An execution was unwound by an ERROR (exec_release): note it for
+ *		failures_flush, with what exec_error_seen took when the error was
+ *		raised.  Runs while memory is being freed, often during an abort:
+ *		static memory only, no lock, no report.  An execution whose
+ *		callback never ran (an ERROR without its record on the context
+ *		stack cannot happen) or whose text could not be kept (records past
+ *		the pool) is noted without text: it is counted only if its
+ *		statement is in the table already.
+ */
+static void
+failure_note(const PfgExec *ex)
+{
+	PfgFailed  *p;
+
+	if (!ex->stats || ex->detected || !ex->err_seen ||
+		failed_used >= PFG_FAILED_MAX || failed_text == NULL)
+		return;
+	p = &failed[failed_used];
+	p->f.userid = ex->err_userid;
+	p->f.queryid = ex->queryid;
+	p->f.toplevel = ex->toplevel;
+	p->f.sqlstate = ex->err_sqlstate;
+	p->f.elapsed_ms = ex->err_ms;
+	p->text_len = 0;
+	if (ex->err_text != NULL)
+	{
+		memcpy(failed_text + (Size) failed_used * pfg_query_text_length,
+			   ex->err_text, ex->err_text_len);
+		p->text_len = ex->err_text_len;
+	}
+	p->message[0] = '\0';
+	if (reported_valid && reported_sqlstate == ex->err_sqlstate)
+		strlcpy(p->message, reported_message, PFG_FAILED_MESSAGE);
+	failed_used++;
+
+	/*
+	 * A session that ends after its failure (a client that disconnects
+	 * after an ERROR) starts no next statement: account them at its exit.
+	 * Registering writes to a static array; not while exiting already.
+	 */
+	if (!failed_exit_set && !proc_exit_inprogress)
+	{
+		before_shmem_exit(failures_at_exit, (Datum) 0);
+		failed_exit_set = true;
+	}
+}
+
+/*
+ * pfg_emit_log
+ *		emit_log_hook: keep the message of an ERROR reported to the server
+ *		log, for the failed executions released after it (failure_note).
+ *		A copy into static memory, clipped: nothing is allocated here.
+ */
+static void
+pfg_emit_log(ErrorData *edata)
+{
+	if (edata->elevel == ERROR && edata->message != NULL)
+	{
+		int			len = strlen(edata->message);
+
+		if (len >= PFG_FAILED_MESSAGE)
+			len = pg_mbcliplen(edata->message, len, PFG_FAILED_MESSAGE - 1);
+		memcpy(reported_message, edata->message, len);
+		reported_message[len] = '\0';
+		reported_sqlstate = edata->sqlerrcode;
+		reported_valid = true;
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+/*
+ * failure_event
+ *		A failed event for one accounted failure, if the rate limit lets
+ *		it through: its SQLSTATE and elapsed time.  The plan is not
+ *		captured: the executor's state is gone by now, and taking it while
+ *		the error unwinds could raise a second one.
+ */
+static void
+failure_event(const PfgFailure *f, const char *message, uint64 fingerprint)
+{
+	PfgEventData ev;
+	StringInfoData detail;
+	StringInfoData constants;
+	uint64		fp;
+	char	   *query;
+
+	if (pfg_throttle_refused(f->queryid, PFG_EVENT_FAILED) ||
+		!pfg_throttle_pass(fingerprint, f->queryid, PFG_EVENT_FAILED))
+		return;
+	query = pfg_stats_text(f->userid, MyDatabaseId, f->queryid, f->toplevel,
+						   &fp);
+	if (query == NULL)
+		return;					/* removed meanwhile */
+
+	initStringInfo(&detail);
+	pfg_json_str(&detail, "sqlstate", unpack_sql_state(f->sqlstate));
+	pfg_json_num(&detail, "elapsed_ms", f->elapsed_ms);
+	if (pfg_capture_min_duration >= 0 &&
+		f->elapsed_ms >= pfg_capture_min_duration)
+		pfg_json_str(&detail, "plan", "not captured: the execution failed");
+	/* a message can hold constant values: shown like plans */
+	initStringInfo(&constants);
+	if (message[0] != '\0')
+		pfg_json_str(&constants, "message", message);
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = PFG_EVENT_FAILED;
+	ev.userid = f->userid;
+	ev.fingerprint = fingerprint;
+	ev.queryid = f->queryid;
+	ev.toplevel = f->toplevel;
+	ev.duration_ms = f->elapsed_ms;
+	ev.query = query;
+	ev.query_len = strlen(query);
+	ev.detail = detail.data;
+	ev.detail_len = detail.len;
+	ev.detail_constants = constants.data;
+	ev.detail_constants_len = constants.len;
+	pfg_event_add(&ev);
+}
+
+/*
+ * failures_flush
+ *		Account the failed executions noted since the last statement (see
+ *		failure_note): in the statistics table, and as events.  Runs at the
+ *		start of a statement, in a memory context of its own.  The list is
+ *		emptied first, so that an ERROR here cannot account one twice.
+ */
+static pg_noinline void
+failures_flush(void)
+{
+	PfgFailed	todo[PFG_FAILED_MAX];
+	int			n = failed_used;
+	char	   *texts;
+	MemoryContext cxt;
+	MemoryContext old;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "perfguard failures",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	memcpy(todo, failed, n * sizeof(PfgFailed));
+	texts = palloc((Size) n * pfg_query_text_length);
+	memcpy(texts, failed_text, (Size) n * pfg_query_text_length);
+	failed_used = 0;
+	reported_valid = false;
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		own;
+		uint64		fingerprint;
+
+		fingerprint = pfg_stats_store_failed(&todo[i].f,
+											 texts + (Size) i * pfg_query_text_length,
+											 todo[i].text_len, &own);
+		if (fingerprint != 0 && !own)
+			failure_event(&todo[i].f, todo[i].message, fingerprint);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+}
+
+/*
+ * failures_at_exit
+ *		before_shmem_exit callback: account the failures still waiting when
+ *		the session ends normally (it runs before the session's transaction
+ *		state is cleaned up, after any abort).  Not after a FATAL error.
+ */
+static void
+failures_at_exit(int code, Datum arg)
+{
+	if (code == 0 && failed_used > 0 && pfg_shared != NULL)
+		failures_flush();
 }
 
 /*
@@ -344,6 +644,9 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	bool		capture = false;
 	bool		armed = false;
 	bool		sampled = false;
+
+	if (unlikely(failed_used > 0))
+		failures_flush();
 
 	if (queryid != UINT64CONST(0) && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
 		!IsParallelWorker())
@@ -467,6 +770,9 @@ hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			break;
 		case SUBXACT_EVENT_COMMIT_SUB:
 		case SUBXACT_EVENT_ABORT_SUB:
+			/* an error caught here is not reported (see reported_valid) */
+			if (event == SUBXACT_EVENT_ABORT_SUB)
+				reported_valid = false;
 			/* the innermost ones first; find this one */
 			while (sub_levels_used > 0)
 			{
@@ -510,6 +816,8 @@ hooks_xact_callback(XactEvent event, void *arg)
 			 */
 			if (utility_depth == 0)
 				nesting_level = 0;
+			if (event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT)
+				reported_valid = false;
 			sub_levels_used = 0;
 			pfg_nplus1_xact_end();
 			pfg_budget_xact(event);
@@ -524,6 +832,9 @@ static pg_noinline void
 run_start(PfgExec *ex)
 {
 	mark_start(&ex->mark);
+	ex->running = true;
+	ex->errcb.previous = error_context_stack;
+	error_context_stack = &ex->errcb;
 }
 
 /*
@@ -542,6 +853,8 @@ run_done(PfgExec *ex, uint64 count)
 {
 	QueryDesc  *queryDesc = ex->queryDesc;
 
+	error_context_stack = ex->errcb.previous;
+	ex->running = false;
 	mark_add(&ex->mark, &ex->elapsed, &ex->blocks);
 	/* each Run counts its rows afresh: a cursor's FETCHes add up */
 	ex->rows += queryDesc->estate->es_processed;
@@ -585,6 +898,24 @@ pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	run_nested(queryDesc, direction, count, execute_once);
 	run_done(ex, count);
 }
+/* As run_start and run_done, around ExecutorFinish. */
+static inline void
+finish_start(PfgExec *ex)
+{
+	mark_start(&ex->mark);
+	ex->running = true;
+	ex->errcb.previous = error_context_stack;
+	error_context_stack = &ex->errcb;
+}
+
+static inline void
+finish_done(PfgExec *ex)
+{
+	error_context_stack = ex->errcb.previous;
+	ex->running = false;
+	mark_add(&ex->mark, &ex->elapsed, &ex->blocks);
+}
+
 /*
  * pfg_ExecutorFinish
  *		As pfg_ExecutorRun, for the work done at the end of the query
@@ -613,9 +944,9 @@ pfg_ExecutorFinish(QueryDesc *queryDesc)
 		return;
 	}
 
-	mark_start(&ex->mark);
+	finish_start(ex);
 	finish_nested(queryDesc);
-	mark_add(&ex->mark, &ex->elapsed, &ex->blocks);
+	finish_done(ex);
 }
 
 /*
@@ -947,6 +1278,9 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	bool		commit_prepared = IsA(parsetree, TransactionStmt) &&
 		((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED;
 
+	if (unlikely(failed_used > 0))
+		failures_flush();
+
 	/* the parent that nested statements will name */
 	if (nesting_level == 0)
 		pfg_nplus1_top(queryid);
@@ -1063,6 +1397,13 @@ pfg_hooks_init(void)
 	ProcessUtility_hook = pfg_ProcessUtility;
 	prev_post_parse_analyze = post_parse_analyze_hook;
 	post_parse_analyze_hook = pfg_post_parse_analyze;
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = pfg_emit_log;
+	/* room for the texts of failed executions; never allocated later */
+	failed_text = MemoryContextAlloc(TopMemoryContext,
+									 (Size) PFG_FAILED_MAX * pfg_query_text_length);
+	exec_text = MemoryContextAlloc(TopMemoryContext,
+								   (Size) PFG_EXEC_POOL * pfg_query_text_length);
 	RegisterXactCallback(hooks_xact_callback, NULL);
 	RegisterSubXactCallback(hooks_subxact_callback, NULL);
 }

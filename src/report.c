@@ -31,7 +31,8 @@
 #include "perfguard.h"
 #include "stats.h"
 
-#define PFG_STATEMENTS_COLS	27
+#define PFG_STATEMENTS_COLS	31		/* 1.1; 1.0 declared the first 27 */
+#define PFG_STATEMENTS_COLS_1_0	27
 
 /* The columns of perfguard.statements_internal(), as the C code builds them. */
 static const Oid statements_types[PFG_STATEMENTS_COLS] = {
@@ -53,10 +54,14 @@ static const Oid statements_types[PFG_STATEMENTS_COLS] = {
 	INT8OID, INT8OID, INT8OID,	/* seq_scans, n_plus_one, row_by_row_dml */
 	TIMESTAMPTZOID,				/* last_exec_at */
 	INT8ARRAYOID,				/* latency_hist */
-	BOOLOID						/* own */
+	BOOLOID,					/* own */
+	INT8OID, FLOAT8OID, FLOAT8OID,	/* failed_calls, failed_exec_time,
+									 * failed_max_exec_time */
+	JSONBOID					/* failed_by_sqlstate */
 };
 
 PG_FUNCTION_INFO_V1(perfguard_statements);
+PG_FUNCTION_INFO_V1(perfguard_statements_1_1);
 PG_FUNCTION_INFO_V1(perfguard_welch_test);
 PG_FUNCTION_INFO_V1(perfguard_exceedance_test);
 PG_FUNCTION_INFO_V1(perfguard_shift_test);
@@ -88,6 +93,12 @@ typedef struct PfgSum
 	int			text_len;
 	int			encoding;
 	bool		own;			/* perfguard's own work (fingerprint.c) */
+	int64		failed_calls;
+	double		failed_time;
+	double		failed_max_time;
+	int64		failed_by[PFG_FAIL_KINDS];
+	double		cancel_min_time;
+	double		cancel_max_time;
 	uint64		hist[PFG_HIST_BUCKETS];
 } PfgSum;
 
@@ -95,7 +106,29 @@ typedef struct PfgSum
 static void
 sum_add(PfgSum *s, const PfgCounters *c, const PfgHistogram *hist)
 {
-	if (s->calls == 0)
+	int64		cancels = c->failed_by[PFG_FAIL_CANCELED];
+
+	if (c->failed_calls > 0)
+	{
+		s->failed_max_time = (s->failed_calls == 0) ? c->failed_max_time :
+			Max(s->failed_max_time, c->failed_max_time);
+		s->failed_calls += c->failed_calls;
+		s->failed_time += c->failed_time;
+	}
+	if (cancels > 0)
+	{
+		bool		first = (s->failed_by[PFG_FAIL_CANCELED] == 0);
+
+		s->cancel_min_time = first ? c->cancel_min_time :
+			Min(s->cancel_min_time, c->cancel_min_time);
+		s->cancel_max_time = first ? c->cancel_max_time :
+			Max(s->cancel_max_time, c->cancel_max_time);
+	}
+	for (int k = 0; k < PFG_FAIL_KINDS; k++)
+		s->failed_by[k] += c->failed_by[k];
+	if (c->calls == 0)
+		;						/* only failed executions */
+	else if (s->calls == 0)
 	{
 		s->min_time = c->min_time;
 		s->max_time = c->max_time;
@@ -194,8 +227,8 @@ hist_from_array(ArrayType *arr, uint64 *counts)
  *		bytes that are not valid in this database's encoding escaped
  *		(pfg_text_to_server).
  */
-Datum
-perfguard_statements(PG_FUNCTION_ARGS)
+static Datum
+statements_rows(FunctionCallInfo fcinfo, int ncols)
 {
 	bool		showtext = PG_GETARG_BOOL(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -211,8 +244,7 @@ perfguard_statements(PG_FUNCTION_ARGS)
 
 	pfg_check_loaded();
 	pfg_init_materialized_srf(fcinfo);
-	pfg_check_result_type(fcinfo, rsinfo->setDesc, statements_types,
-						  PFG_STATEMENTS_COLS);
+	pfg_check_result_type(fcinfo, rsinfo->setDesc, statements_types, ncols);
 
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(uint64);
@@ -235,7 +267,8 @@ perfguard_statements(PG_FUNCTION_ARGS)
 		c = entry->counters;
 		memcpy(&hist, &entry->hist, sizeof(PfgHistogram));
 		SpinLockRelease(&entry->mutex);
-		if (c.calls == 0)
+		if (c.calls == 0 &&
+			(ncols == PFG_STATEMENTS_COLS_1_0 || c.failed_calls == 0))
 			continue;
 
 		s = hash_search(sums, &entry->fingerprint, HASH_ENTER, &found);
@@ -261,6 +294,7 @@ perfguard_statements(PG_FUNCTION_ARGS)
 		Datum		values[PFG_STATEMENTS_COLS];
 		bool		nulls[PFG_STATEMENTS_COLS];
 		int			i = 0;
+		PfgCounters bounds;
 
 		memset(nulls, 0, sizeof(nulls));
 		values[i++] = Int64GetDatum((int64) s->fingerprint);
@@ -271,22 +305,56 @@ perfguard_statements(PG_FUNCTION_ARGS)
 			nulls[i++] = true;
 		values[i++] = Int64GetDatum(s->calls);
 		values[i++] = Float8GetDatum(s->total_time);
-		values[i++] = Float8GetDatum(s->min_time);
-		values[i++] = Float8GetDatum(s->max_time);
-		values[i++] = Float8GetDatum(s->mean_time);
+		if (s->calls > 0)
+		{
+			values[i++] = Float8GetDatum(s->min_time);
+			values[i++] = Float8GetDatum(s->max_time);
+			values[i++] = Float8GetDatum(s->mean_time);
+		}
+		else
+		{
+			/* only failed executions: no completed one to describe */
+			nulls[i++] = true;
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
 		values[i++] = Float8GetDatum(s->calls > 1 ?
 									 sqrt(s->sum_var_time / s->calls) : 0.0);
-		values[i++] = Float8GetDatum(pfg_hist_percentile_within(s->hist, 0.50,
-																s->min_time, s->max_time));
-		values[i++] = Float8GetDatum(pfg_hist_percentile_within(s->hist, 0.95,
-																s->min_time, s->max_time));
-		values[i++] = Float8GetDatum(pfg_hist_percentile_within(s->hist, 0.99,
-																s->min_time, s->max_time));
+		/* what the histogram holds: completed and cancelled executions */
+		memset(&bounds, 0, sizeof(bounds));
+		bounds.calls = s->calls;
+		bounds.min_time = s->min_time;
+		bounds.max_time = s->max_time;
+		bounds.failed_by[PFG_FAIL_CANCELED] = s->failed_by[PFG_FAIL_CANCELED];
+		bounds.cancel_min_time = s->cancel_min_time;
+		bounds.cancel_max_time = s->cancel_max_time;
+		if (s->calls > 0 || s->failed_by[PFG_FAIL_CANCELED] > 0)
+		{
+			double		lo;
+			double		hi;
+
+			pfg_hist_bounds(&bounds, &lo, &hi);
+			values[i++] = Float8GetDatum(pfg_hist_percentile_within(s->hist, 0.50, lo, hi));
+			values[i++] = Float8GetDatum(pfg_hist_percentile_within(s->hist, 0.95, lo, hi));
+			values[i++] = Float8GetDatum(pfg_hist_percentile_within(s->hist, 0.99, lo, hi));
+		}
+		else
+		{
+			nulls[i++] = true;
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
 		values[i++] = Int64GetDatum(s->rows);
-		values[i++] = Float8GetDatum((double) s->rows / s->calls);
+		if (s->calls > 0)
+			values[i++] = Float8GetDatum((double) s->rows / s->calls);
+		else
+			nulls[i++] = true;
 		values[i++] = Int64GetDatum(s->max_rows);
 		values[i++] = Int64GetDatum(s->blocks);
-		values[i++] = Float8GetDatum((double) s->blocks / s->calls);
+		if (s->calls > 0)
+			values[i++] = Float8GetDatum((double) s->blocks / s->calls);
+		else
+			nulls[i++] = true;
 		values[i++] = Int64GetDatum(s->max_blocks);
 		values[i++] = Int64GetDatum(s->xacts);
 		if (s->xacts > 0)
@@ -304,13 +372,37 @@ perfguard_statements(PG_FUNCTION_ARGS)
 		values[i++] = TimestampTzGetDatum(s->last_exec);
 		values[i++] = hist_array(s->hist);
 		values[i++] = BoolGetDatum(s->own);
-		Assert(i == PFG_STATEMENTS_COLS);
+		if (ncols > PFG_STATEMENTS_COLS_1_0)
+		{
+			values[i++] = Int64GetDatum(s->failed_calls);
+			values[i++] = Float8GetDatum(s->failed_time);
+			if (s->failed_calls > 0)
+				values[i++] = Float8GetDatum(s->failed_max_time);
+			else
+				nulls[i++] = true;
+			values[i++] = pfg_failed_by_jsonb(s->failed_by);
+		}
+		Assert(i == ncols);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	hash_destroy(sums);
 
 	return (Datum) 0;
+}
+
+/* perfguard.statements_internal() as 1.0 declared it: completed calls only */
+Datum
+perfguard_statements(PG_FUNCTION_ARGS)
+{
+	return statements_rows(fcinfo, PFG_STATEMENTS_COLS_1_0);
+}
+
+/* perfguard.statements_internal() of 1.1: with the failed executions */
+Datum
+perfguard_statements_1_1(PG_FUNCTION_ARGS)
+{
+	return statements_rows(fcinfo, PFG_STATEMENTS_COLS);
 }
 
 /*

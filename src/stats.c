@@ -36,6 +36,8 @@
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "utils/hsearch.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
 
 #include "compat.h"
@@ -47,7 +49,7 @@
 
 #define PFG_DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/perfguard.stat"
 #define PFG_DUMP_MAGIC		0x50464731	/* "PFG1" */
-#define PFG_DUMP_FORMAT		4	/* 4: fingerprints of analyzed trees */
+#define PFG_DUMP_FORMAT		5	/* 5: failed executions */
 
 /* Eviction frees this share of the table at once, and at least 10 entries. */
 #define PFG_EVICT_PERCENT	5
@@ -610,6 +612,169 @@ pfg_stats_store(const char *query, int query_location, int query_len,
 	c->last_exec = GetCurrentStatementStartTimestamp();
 	c->usage += 1.0;
 	pfg_hist_add_bucket(&entry->hist, bucket);
+	SpinLockRelease(&entry->mutex);
+
+	fingerprint = entry->fingerprint;
+	if (own)
+		*own = entry->own;
+	LWLockRelease(pfg_shared->lock);
+
+	if (norm)
+		pfree(norm);
+	return fingerprint;
+}
+
+/*
+ * pfg_fail_kind
+ *		Which of the counted kinds a failed execution's SQLSTATE is.
+ */
+PfgFailKind
+pfg_fail_kind(int sqlstate)
+{
+	switch (sqlstate)
+	{
+		case ERRCODE_QUERY_CANCELED:
+			return PFG_FAIL_CANCELED;
+		case ERRCODE_LOCK_NOT_AVAILABLE:
+			return PFG_FAIL_LOCK_TIMEOUT;
+		case ERRCODE_T_R_DEADLOCK_DETECTED:
+			return PFG_FAIL_DEADLOCK;
+		case ERRCODE_T_R_SERIALIZATION_FAILURE:
+			return PFG_FAIL_SERIALIZATION;
+		default:
+			return PFG_FAIL_OTHER;
+	}
+}
+
+/*
+ * pfg_fail_kind_key
+ *		The key of a kind in failed_by_sqlstate.
+ */
+const char *
+pfg_fail_kind_key(PfgFailKind kind)
+{
+	static const char *const keys[PFG_FAIL_KINDS] = {
+		"57014", "55P03", "40P01", "40001", "other"
+	};
+
+	return keys[kind];
+}
+
+/*
+ * pfg_failed_by_jsonb
+ *		failed_by_sqlstate: the failed executions per kind, as a jsonb
+ *		object with every key, in the current memory context.
+ */
+Datum
+pfg_failed_by_jsonb(const int64 *failed_by)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int k = 0; k < PFG_FAIL_KINDS; k++)
+		appendStringInfo(&buf, "%s\"%s\": " INT64_FORMAT, k > 0 ? ", " : "",
+						 pfg_fail_kind_key((PfgFailKind) k), failed_by[k]);
+	appendStringInfoChar(&buf, '}');
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+}
+
+/*
+ * pfg_hist_bounds
+ *		What the histogram of an entry holds lies in [lo, hi]: its completed
+ *		executions and its cancelled ones.  The percentiles are kept inside.
+ */
+void
+pfg_hist_bounds(const PfgCounters *c, double *lo, double *hi)
+{
+	bool		cancels = c->failed_by[PFG_FAIL_CANCELED] > 0;
+
+	if (c->calls > 0 && cancels)
+	{
+		*lo = Min(c->min_time, c->cancel_min_time);
+		*hi = Max(c->max_time, c->cancel_max_time);
+	}
+	else if (cancels)
+	{
+		*lo = c->cancel_min_time;
+		*hi = c->cancel_max_time;
+	}
+	else
+	{
+		*lo = c->min_time;
+		*hi = c->max_time;
+	}
+}
+
+/*
+ * pfg_stats_store_failed
+ *		Account one execution that ended in an ERROR; return its
+ *		fingerprint (0: not accounted), and in *own whether it is
+ *		perfguard's own work.  query (query_len bytes, the statement's
+ *		source text, possibly clipped) is used only when the statement is
+ *		new to the table; without it (query_len 0), a statement new to the
+ *		table is not accounted.
+ *		Called at the start of a later statement (hooks.c), never while an
+ *		error is being handled: it may allocate and take locks.
+ *		A cancelled execution (57014) also enters the latency histogram,
+ *		with the time it had run: a lower bound of its latency.
+ */
+uint64
+pfg_stats_store_failed(const PfgFailure *f, const char *query, int query_len,
+					   bool *own)
+{
+	PfgKey		key;
+	PfgEntry   *entry;
+	PfgCounters *c;
+	char	   *norm = NULL;
+	int			norm_len = 0;
+	PfgFailKind kind = pfg_fail_kind(f->sqlstate);
+	uint64		fingerprint;
+	bool		is_own;
+
+	memset(&key, 0, sizeof(key));
+	key.userid = f->userid;
+	key.dbid = MyDatabaseId;
+	key.queryid = f->queryid;
+	key.toplevel = f->toplevel;
+
+	LWLockAcquire(pfg_shared->lock, LW_SHARED);
+	entry = hash_search(pfg_hash, &key, HASH_FIND, NULL);
+	if (entry == NULL && query_len == 0)
+	{
+		/* no text to show for it: counted only in an existing entry */
+		LWLockRelease(pfg_shared->lock);
+		return 0;
+	}
+	if (entry == NULL)
+	{
+		LWLockRelease(pfg_shared->lock);
+		fingerprint = pfg_identify(f->queryid, false, query, 0, query_len,
+								   &norm, &norm_len, &is_own);
+		LWLockAcquire(pfg_shared->lock, LW_EXCLUSIVE);
+		entry = entry_alloc(&key, fingerprint, is_own, norm, norm_len,
+							GetDatabaseEncoding());
+	}
+
+	SpinLockAcquire(&entry->mutex);
+	c = &entry->counters;
+	if (kind == PFG_FAIL_CANCELED)
+	{
+		if (c->failed_by[PFG_FAIL_CANCELED] == 0 ||
+			f->elapsed_ms < c->cancel_min_time)
+			c->cancel_min_time = f->elapsed_ms;
+		if (c->failed_by[PFG_FAIL_CANCELED] == 0 ||
+			f->elapsed_ms > c->cancel_max_time)
+			c->cancel_max_time = f->elapsed_ms;
+		pfg_hist_add_bucket(&entry->hist, pfg_hist_bucket(f->elapsed_ms));
+	}
+	if (c->failed_calls == 0 || f->elapsed_ms > c->failed_max_time)
+		c->failed_max_time = f->elapsed_ms;
+	c->failed_calls++;
+	c->failed_time += f->elapsed_ms;
+	c->failed_by[kind]++;
+	c->last_exec = GetCurrentStatementStartTimestamp();
+	c->usage += 1.0;
 	SpinLockRelease(&entry->mutex);
 
 	fingerprint = entry->fingerprint;

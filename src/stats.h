@@ -52,6 +52,31 @@ typedef struct PfgFound
 	uint64		plan_shape;		/* its plan's shape; 0: unknown */
 } PfgFound;
 
+/*
+ * The SQLSTATEs a failed execution is counted under; the numbers index
+ * PfgCounters.failed_by and are stored in the dump file.
+ */
+typedef enum PfgFailKind
+{
+	PFG_FAIL_CANCELED = 0,		/* 57014: statement_timeout, cancel request */
+	PFG_FAIL_LOCK_TIMEOUT,		/* 55P03: lock_timeout, NOWAIT */
+	PFG_FAIL_DEADLOCK,			/* 40P01 */
+	PFG_FAIL_SERIALIZATION,		/* 40001 */
+	PFG_FAIL_OTHER				/* any other */
+} PfgFailKind;
+
+#define PFG_FAIL_KINDS	5
+
+/* One failed execution, as the executor hooks hand it over. */
+typedef struct PfgFailure
+{
+	Oid			userid;
+	uint64		queryid;
+	bool		toplevel;
+	int			sqlstate;		/* as MAKE_SQLSTATE packs it */
+	double		elapsed_ms;		/* from its start to the ERROR */
+} PfgFailure;
+
 /* Counters of one entry; read and written only under the entry's mutex. */
 typedef struct PfgCounters
 {
@@ -85,6 +110,13 @@ typedef struct PfgCounters
 	TimestampTz first_exec;
 	TimestampTz last_exec;
 	double		usage;			/* for eviction: calls, decayed */
+	/* executions that ended in an ERROR (not counted in calls above) */
+	int64		failed_calls;
+	double		failed_time;	/* ms, their total elapsed time */
+	double		failed_max_time;	/* ms, the longest of them */
+	double		cancel_min_time;	/* ms, shortest and longest cancelled */
+	double		cancel_max_time;	/* (57014) one, which the histogram holds */
+	int64		failed_by[PFG_FAIL_KINDS];	/* per PfgFailKind */
 } PfgCounters;
 
 /*
@@ -132,6 +164,12 @@ extern uint64 pfg_stats_store(const char *query, int query_location, int query_l
 							  double total_ms, uint64 rows,
 							  const PfgBlocks *blocks, const PfgFound *found,
 							  bool *own);
+extern uint64 pfg_stats_store_failed(const PfgFailure *f, const char *query,
+									 int query_len, bool *own);
+extern PfgFailKind pfg_fail_kind(int sqlstate);
+extern Datum pfg_failed_by_jsonb(const int64 *failed_by);
+extern void pfg_hist_bounds(const PfgCounters *c, double *lo, double *hi);
+extern const char *pfg_fail_kind_key(PfgFailKind kind);
 extern int64 pfg_stats_reset(bool all, uint64 fingerprint);
 extern int64 pfg_stats_count(void);
 extern char *pfg_stats_text(Oid userid, Oid dbid, uint64 queryid,

@@ -172,7 +172,7 @@ usage(void)
 			   "  --replace               baseline save, import: replace a baseline of that name\n"
 			   "  --if-exists             baseline drop: no error if there is no such baseline\n"
 			   "  --kind=KIND             events: only of KIND (slow_plan, seq_scan, n_plus_one,\n"
-			   "                          row_by_row_dml)\n"
+			   "                          row_by_row_dml, failed)\n"
 			   "  --since=TIME            events: since a timestamp, or an interval ago (\"1 hour\")\n"
 			   "  --limit=N               events: show the latest N (default 50)\n"
 			   "  --all-databases         events: of every database, not only the current one\n"

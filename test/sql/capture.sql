@@ -140,7 +140,8 @@ SET perfguard.capture_min_duration = 50;
 SET perfguard.capture_mode = adaptive;
 DROP FUNCTION cap_nested(int);
 
--- an ERROR in a slow statement records nothing, and the next one is fine
+-- an ERROR in a slow statement captures no plan (it gives a failed
+-- event), and the next one is fine
 SELECT perfguard.reset_events() >= 0 AS reset_events;
 SELECT pg_sleep(0.06), 1 / (g - 2) FROM generate_series(1, 3) g;
 SELECT pg_sleep(0.06);

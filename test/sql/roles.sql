@@ -17,9 +17,9 @@ GRANT SELECT ON rl_pay TO regress_pfg_owner, regress_pfg_nopriv, regress_pfg_sta
 -- The grant recipe for a CI role (docs/functions.md, Privileges): EXECUTE on
 -- the write functions it needs, nothing on the tables.
 GRANT EXECUTE ON FUNCTION
-    perfguard.set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean),
-    perfguard.set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean),
-    perfguard.set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean),
+    perfguard.set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint),
+    perfguard.set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint),
+    perfguard.set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint),
     perfguard.drop_budget(text), perfguard.drop_budget(bigint), perfguard.drop_default_budget(),
     perfguard.baseline_capture(text, boolean), perfguard.baseline_import(jsonb, text, boolean),
     perfguard.baseline_drop(text, boolean), perfguard.reset(bigint), perfguard.reset_events(text)
@@ -96,7 +96,7 @@ RESET ROLE;
 CREATE SCHEMA rl_evil AUTHORIZATION regress_pfg_ci;
 SET ROLE regress_pfg_ci;
 CREATE FUNCTION rl_evil.fingerprint(text) RETURNS bigint LANGUAGE sql RETURN 42;
-CREATE FUNCTION rl_evil.store_budget(bigint, text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean)
+CREATE FUNCTION rl_evil.store_budget(bigint, text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint)
   RETURNS void LANGUAGE sql RETURN NULL;
 CREATE FUNCTION rl_evil.texteq(text, text) RETURNS boolean LANGUAGE sql RETURN true;
 CREATE OPERATOR rl_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = rl_evil.texteq);
@@ -124,9 +124,9 @@ RESET perfguard.capture_mode;
 REVOKE ALL ON rl_pay FROM regress_pfg_owner, regress_pfg_nopriv, regress_pfg_stats,
                           regress_pfg_ci, regress_pfg_auditor;
 REVOKE ALL ON FUNCTION
-    perfguard.set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean),
-    perfguard.set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean),
-    perfguard.set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean),
+    perfguard.set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint),
+    perfguard.set_budget(bigint, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint),
+    perfguard.set_default_budget(double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint),
     perfguard.drop_budget(text), perfguard.drop_budget(bigint), perfguard.drop_default_budget(),
     perfguard.baseline_capture(text, boolean), perfguard.baseline_import(jsonb, text, boolean),
     perfguard.baseline_drop(text, boolean), perfguard.reset(bigint), perfguard.reset_events(text),

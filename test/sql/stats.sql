@@ -45,9 +45,9 @@ SELECT sum(n) FROM scratch;
 SELECT local_blks_hit + local_blks_read > 0 AS local_blocks
   FROM perfguard.stats WHERE query = 'SELECT sum(n) FROM scratch';
 
--- a statement that fails while it runs is not counted
+-- a statement that fails while it runs is counted as failed, not as a call
 SELECT 10 / (id - 1) FROM accounts WHERE id < 5;
-SELECT count(*) AS failed_statement_rows
+SELECT calls, failed_calls, failed_by_sqlstate->>'other' AS other
   FROM perfguard.stats WHERE query LIKE '% / (id - %';
 
 -- prepared statements: every EXECUTE counts as a call of the prepared text

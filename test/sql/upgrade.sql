@@ -140,8 +140,16 @@ SELECT name, database, statements, imported_at IS NOT NULL AS imported
 -- The update.  Texts are read in the database's search_path (not in the
 -- script's, which is perfguard's).
 --
+-- EXECUTE granted on set_budget in 1.0 does not carry over to the new
+-- signature (max_failed_calls): the update names who had it
+CREATE ROLE regress_pfg_upg_ci;
+GRANT EXECUTE ON FUNCTION perfguard.set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean)
+   TO regress_pfg_upg_ci;
 ALTER EXTENSION perfguard UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'perfguard';
+SELECT has_function_privilege('regress_pfg_upg_ci',
+         'perfguard.set_budget(text, double precision, double precision, double precision, bigint, bigint, bigint, boolean, boolean, bigint)',
+         'EXECUTE') AS still_granted;
 
 -- Runs one statement: 'ok: ' and the first value it returned, or the
 -- SQLSTATE and the message of its error.
@@ -235,3 +243,4 @@ ORDER BY 1, 2;
 \c :home
 DROP DATABASE regress_pfg_upgrade;
 DROP DATABASE regress_pfg_fresh;
+DROP ROLE regress_pfg_upg_ci;

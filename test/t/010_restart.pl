@@ -44,7 +44,8 @@ SELECT userid, dbid, toplevel, queryid, fingerprint, query, calls, rows,
        stddev_exec_time, p50_exec_time, p95_exec_time, p99_exec_time,
        shared_blks_hit, shared_blks_read, shared_blks_dirtied,
        shared_blks_written, local_blks_hit, local_blks_read,
-       temp_blks_read, temp_blks_written, first_exec_at, last_exec_at
+       temp_blks_read, temp_blks_written, first_exec_at, last_exec_at,
+       failed_calls, failed_exec_time, failed_by_sqlstate
   FROM perfguard.stats
  WHERE query NOT LIKE '%perfguard.%'
  ORDER BY queryid, toplevel, userid, dbid};
@@ -116,6 +117,16 @@ SELECT pg_sleep(0.02);
 SELECT pg_sleep(0.02);
 SELECT id, name, qty, id + qty AS total_one, id * qty AS total_two, id - qty AS total_three, upper(name) AS big_name, lower(name) AS small_name, length(name) AS name_length FROM items WHERE id BETWEEN 5 AND 8 ORDER BY id;
 });
+
+# a statement that fails, in a session that ends right after it: the
+# failure is accounted when the session exits
+$node->psql('postgres', 'SELECT 1 / (qty - qty) FROM items WHERE id = 1');
+is( $node->safe_psql(
+		'postgres',
+		q{SELECT calls || '|' || failed_calls || '|' || (failed_by_sqlstate->>'other') FROM perfguard.stats WHERE query LIKE 'SELECT $1 / (qty - qty)%'}
+	),
+	'0|1|1',
+	'a failure is accounted when its session ends right after it');
 
 my $select_before = stat_of('SELECT name FROM items WHERE id = %');
 my $sleep_before = stat_of('SELECT pg_sleep(%');

@@ -16,6 +16,8 @@
 #    fetched in pieces: PF003 on an Execute, never on the COMMIT after it;
 #  - perfguard.nplus1_action = error: PF001 on the Execute that completed
 #    the pattern.
+#  - a portal fetched in pieces that fails in a later Execute: a failed
+#    execution and a failed event, accounted when the session ends.
 # Statistics and events are checked against perfguard.fingerprint() of the
 # statements' texts, with exact calls and rows.
 #
@@ -605,6 +607,52 @@ foreach my $mode ('autocommit', 'transaction')
 	$c->terminate;
 }
 
+
+# A portal fetched 10 rows at a time whose query fails in its third Execute
+# (division by zero at id 25): one failed execution of the statement, not a
+# call, and its failed event; the session ends right after, and the failure
+# is accounted at its exit.
+{
+	reset_all();
+	my $fail_q = 'SELECT id, 100 / (25 - id) FROM items ORDER BY id';
+	# an index scan: each row computed as it is fetched, not all for a sort
+	$c = wire(enable_seqscan => 'off', enable_sort => 'off');
+	$c->simple('BEGIN');
+	$c->parse('fails', $fail_q);
+	$c->bind('F_1', 'fails');
+	my ($executes, $error) = (0, '');
+	while ($executes < 5)
+	{
+		$c->execute('F_1', 10);
+		$c->sync;
+		my $r = $c->read_until_ready;
+		$executes++;
+		if (@{ $r->{errors} })
+		{
+			$error = $r->{errors}[0]{C};
+			last;
+		}
+	}
+	is("$executes $error", '3 22012',
+		'a portal fetched in pieces fails in its third Execute');
+	$c->simple('ROLLBACK');
+	$c->terminate;
+	$node->poll_query_until('postgres',
+		q{SELECT count(*) > 0 FROM perfguard.stats WHERE failed_calls > 0})
+	  or die 'the failure was never accounted';
+	is( sql(
+			"SELECT calls || ' ' || failed_calls || ' ' || (failed_by_sqlstate->>'other')
+			   FROM perfguard.stats
+			  WHERE userid = 'app'::regrole
+			    AND fingerprint = perfguard.fingerprint(" . lit($fail_q) . ')'),
+		'0 1 1',
+		'the failed portal: no call, one failed execution (other)');
+	is( sql(
+			q{SELECT string_agg(detail->>'sqlstate' || ' ' || (detail->>'message'), ',')
+			    FROM perfguard.events WHERE kind = 'failed'}),
+		'22012 division by zero',
+		'its failed event, with the message of the error reported');
+}
 
 $node->stop;
 done_testing();
