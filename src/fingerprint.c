@@ -55,6 +55,7 @@
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 
+#include "compat.h"
 #include "fingerprint.h"
 
 #define FNV64_OFFSET	UINT64CONST(0xcbf29ce484222325)
@@ -745,7 +746,7 @@ fp_node(PfgFp *st, Node *node)
 			break;
 		case T_RowCompareExpr:
 			fp_str(st, "RowCompareExpr");
-			fp_int(st, ((RowCompareExpr *) node)->rctype);
+			fp_int(st, pfg_rowcompare_type((RowCompareExpr *) node));
 			fp_node(st, (Node *) ((RowCompareExpr *) node)->largs);
 			fp_node(st, (Node *) ((RowCompareExpr *) node)->rargs);
 			break;

@@ -400,14 +400,14 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
  *		subtransaction that is rolled back, or 0 at transaction abort.
  */
 static inline void
-run_nested(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-		   bool execute_once)
+run_nested(QueryDesc *queryDesc, ScanDirection direction, uint64 count
+		   PFG_EXECUTE_ONCE_PARAM)
 {
 	nesting_level++;
 	if (prev_ExecutorRun)
-		prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		prev_ExecutorRun(queryDesc, direction, count PFG_EXECUTE_ONCE_ARG);
 	else
-		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+		standard_ExecutorRun(queryDesc, direction, count PFG_EXECUTE_ONCE_ARG);
 	nesting_level--;
 }
 
@@ -568,8 +568,8 @@ run_done(PfgExec *ex, uint64 count)
  *		counted.
  */
 static void
-pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-				bool execute_once)
+pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
+				PFG_EXECUTE_ONCE_PARAM)
 {
 	PfgExec    *ex = exec_find(queryDesc);
 
@@ -578,11 +578,11 @@ pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		pfg_nplus1_top(queryDesc->plannedstmt->queryId);
 	if (ex == NULL)
 	{
-		run_nested(queryDesc, direction, count, execute_once);
+		run_nested(queryDesc, direction, count PFG_EXECUTE_ONCE_ARG);
 		return;
 	}
 	run_start(ex);
-	run_nested(queryDesc, direction, count, execute_once);
+	run_nested(queryDesc, direction, count PFG_EXECUTE_ONCE_ARG);
 	run_done(ex, count);
 }
 /*
@@ -1039,7 +1039,7 @@ pfg_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 			inner->stmt_len = len - offset;
 		}
 		if (inner->queryId == UINT64CONST(0))
-			(void) JumbleQuery(inner, pstate->p_sourcetext);
+			(void) pfg_jumble_query(inner, pstate->p_sourcetext);
 		pfg_ident_analyzed(inner);
 	}
 }
