@@ -73,6 +73,14 @@
 #define pfg_jumble_query(query, text) JumbleQuery((query), (text))
 #endif
 
+/*
+ * PostgreSQL 16 jumbles a utility command's tree, as any other statement's;
+ * 15 hashes its text.
+ */
+#if PG_VERSION_NUM >= 160000
+#define PFG_JUMBLE_UTILITY_TREE 1
+#endif
+
 /* --- executor hooks --------------------------------------------------- */
 
 /*
@@ -102,6 +110,19 @@
 #else
 #define PFG_EXPLAIN_STATE_HEADER "commands/explain.h"
 #define PFG_EXPLAIN_FORMAT_HEADER "commands/explain.h"
+#endif
+
+/* --- settings -------------------------------------------------------- */
+
+/*
+ * PostgreSQL 16 allocates GUC "extra" memory with guc_malloc (in a memory
+ * context of its own) and frees it with guc_free; 15 with malloc and free.
+ * NULL when out of memory.
+ */
+#if PG_VERSION_NUM >= 160000
+#define pfg_guc_malloc(size) guc_malloc(LOG, (size))
+#else
+#define pfg_guc_malloc(size) malloc(size)
 #endif
 
 /* --- operators -------------------------------------------------------- */
@@ -134,16 +155,6 @@
 #define pfg_rowcompare_type(rc) ((int) (rc)->cmptype)
 #else
 #define pfg_rowcompare_type(rc) ((int) (rc)->rctype)
-#endif
-
-/*
- * PostgreSQL 16 turned CURRENT_ROLE, CURRENT_USER, USER, SESSION_USER,
- * CURRENT_CATALOG and CURRENT_SCHEMA from SQLValueFunctions into calls of
- * current_user(), session_user(), current_database() and current_schema()
- * written in SQL syntax (COERCE_SQL_SYNTAX).
- */
-#if PG_VERSION_NUM >= 160000
-#define PFG_SVF_USER_AS_FUNCTIONS 1
 #endif
 
 /*

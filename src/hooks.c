@@ -840,21 +840,37 @@ pfg_ExecutorEnd(QueryDesc *queryDesc)
 
 /*
  * utility_queryid
- *		The queryid the core gives a utility command (in PostgreSQL 15, a
- *		hash of its cleaned text).  Needed when a module wrapped around
- *		perfguard has already set pstmt->queryId to 0, as
- *		pg_stat_statements does before it calls the next hook.
+ *		The queryid the core gives a utility command: on PostgreSQL 15 a
+ *		hash of its cleaned text, from 16 on the jumble of its tree.  Needed
+ *		when a module wrapped around perfguard has already set
+ *		pstmt->queryId to 0, as pg_stat_statements does before it calls the
+ *		next hook.
  */
 static uint64
-utility_queryid(const char *query, int location, int len)
+utility_queryid(PlannedStmt *pstmt, const char *query, int location, int len)
 {
 	uint64		queryid;
 
+#ifdef PFG_JUMBLE_UTILITY_TREE
+	/* the Query that parse analysis made for it, as JumbleQuery sees it */
+	Query	   *parsed = makeNode(Query);
+
+	parsed->commandType = CMD_UTILITY;
+	parsed->canSetTag = true;
+	parsed->utilityStmt = pstmt->utilityStmt;
+	parsed->stmt_location = location;
+	parsed->stmt_len = len;
+	(void) pfg_jumble_query(parsed, query);
+	queryid = parsed->queryId;
+	pfree(parsed);
+	return queryid;
+#else
 	query = CleanQuerytext(query, &location, &len);
 	queryid = DatumGetUInt64(hash_any_extended((const unsigned char *) query,
 											   len, 0));
 	/* as the core does: 1 is a normal statement's substitute for 0 */
 	return queryid != UINT64CONST(0) ? queryid : UINT64CONST(2);
+#endif
 }
 
 /* The next ProcessUtility: the hook installed before ours, or the standard one. */
@@ -977,7 +993,7 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		return;
 	}
 	if (queryid == UINT64CONST(0))
-		queryid = utility_queryid(queryString, location, len);
+		queryid = utility_queryid(pstmt, queryString, location, len);
 
 	INSTR_TIME_SET_ZERO(elapsed);
 	memset(&blocks, 0, sizeof(blocks));
