@@ -13,12 +13,14 @@
 #   3. unless $PG18_CACHE/pg-<version> already holds a complete build: fetch
 #      the source package (apt-get source --download-only), unpack the
 #      upstream tarball, configure (--without-icu --enable-tap-tests), build
-#      with make -j2 and install into $PG18_CACHE/pg-<version>, with
-#      contrib's pg_stat_statements and auto_explain,
+#      with make -j2 and install into $PG18_CACHE/pg-<version>, with the
+#      contrib modules the tests and bench/ use (pg_stat_statements,
+#      auto_explain, pg_prewarm),
 #   4. print the bin directory of that installation on the last line of
 #      standard output (everything else goes to standard error).
 #
-# A second run finds the cached build and neither downloads nor builds:
+# A second run finds the cached build (complete, with every contrib module
+# of the list) and neither downloads nor builds:
 # without PG18_REFRESH=1 the newest complete build in the cache is used
 # as it is.  With PG18_REFRESH=1 the source index is fetched again and a
 # newer sid version, if any, is built beside the old one.
@@ -35,17 +37,27 @@ cd "$(dirname "$0")/.."
 
 CACHE=${PG18_CACHE:-/var/cache/perfguard/pg18}
 JOBS=${PG18_JOBS:-2}
+CONTRIB="pg_stat_statements auto_explain pg_prewarm"
 
 say() { echo "pg18: $*" >&2; }
 die() { echo "pg18: $*" >&2; exit 2; }
 
 [ "$(id -u)" -eq 0 ] || die "run this as root (it installs build dependencies with apt-get)"
 
+# complete DIR: is DIR a finished build with every contrib module?
+complete() {
+    local m
+    [ -f "$1/.complete" ] || return 1
+    for m in $CONTRIB; do
+        [ -f "$1/lib/postgresql/$m.so" ] || return 1
+    done
+}
+
 # newest_cached: the newest complete build in the cache, if any
 newest_cached() {
     local d best=
     for d in "$CACHE"/pg-*/; do
-        [ -f "$d/.complete" ] || continue
+        complete "${d%/}" || continue
         best=$(printf '%s\n%s\n' "$best" "${d%/}" | sed '/^$/d' | sort -V | tail -1)
     done
     printf '%s' "$best"
@@ -101,7 +113,7 @@ upstream=${version%-*}          # 18.1-2 -> 18.1
 upstream=${upstream#*:}
 prefix=$CACHE/pg-$upstream
 
-if [ -f "$prefix/.complete" ]; then
+if complete "$prefix"; then
     say "PostgreSQL $upstream is already built in $prefix"
     echo "$prefix/bin"
     exit 0
@@ -110,11 +122,13 @@ fi
 # --- 3. fetch, build, install ----------------------------------------------
 
 src=$CACHE/src-$version
-rm -rf "$src" "$prefix"
+rm -rf "$prefix" "$src"/postgresql-18*/
 mkdir -p "$src"
-say "fetching the source package postgresql-18 $version"
-(cd "$src" && apt-get "${APT_OPTS[@]}" -qq source --download-only "postgresql-18=$version") >&2 ||
-    die "apt-get source postgresql-18=$version failed"
+if ! ls "$src"/postgresql-18_*.orig.tar.* >/dev/null 2>&1; then
+    say "fetching the source package postgresql-18 $version"
+    (cd "$src" && apt-get "${APT_OPTS[@]}" -qq source --download-only "postgresql-18=$version") >&2 ||
+        die "apt-get source postgresql-18=$version failed"
+fi
 tarball=$(ls "$src"/postgresql-18_*.orig.tar.* 2>/dev/null | head -1)
 [ -n "$tarball" ] || die "the source package has no upstream tarball"
 tar -C "$src" -xf "$tarball"
@@ -128,8 +142,9 @@ log=$src/build.log
     ./configure --prefix="$prefix" --without-icu --enable-tap-tests
     make -j"$JOBS"
     make install
-    make -C contrib/pg_stat_statements -j"$JOBS" install
-    make -C contrib/auto_explain -j"$JOBS" install
+    for m in $CONTRIB; do
+        make -C "contrib/$m" -j"$JOBS" install
+    done
 ) >"$log" 2>&1 || { tail -40 "$log" >&2; die "the build failed (log: $log)"; }
 touch "$prefix/.complete"
 rm -rf "$tree"                  # keep the downloaded files and the log
