@@ -19,8 +19,9 @@
 #   4. print the bin directory of that installation on the last line of
 #      standard output (everything else goes to standard error).
 #
-# A second run finds the cached build (complete, with every contrib module
-# of the list) and neither downloads nor builds:
+# A second run finds the cached build and neither downloads nor builds (a
+# contrib module added to the list since is built alone, with PGXS, from
+# the upstream tarball kept in the cache):
 # without PG18_REFRESH=1 the newest complete build in the cache is used
 # as it is.  With PG18_REFRESH=1 the source index is fetched again and a
 # newer sid version, if any, is built beside the old one.
@@ -53,19 +54,41 @@ complete() {
     done
 }
 
-# newest_cached: the newest complete build in the cache, if any
+# newest_cached: the newest finished build in the cache, if any
 newest_cached() {
     local d best=
     for d in "$CACHE"/pg-*/; do
-        complete "${d%/}" || continue
+        [ -f "$d/.complete" ] || continue
         best=$(printf '%s\n%s\n' "$best" "${d%/}" | sed '/^$/d' | sort -V | tail -1)
     done
     printf '%s' "$best"
 }
 
+# add_contrib DIR: build with PGXS, from the upstream tarball kept in the
+# cache, the contrib modules of the list that the build in DIR lacks
+add_contrib() {
+    local prefix=$1 m missing= upstream tarball tmp rc=0
+    for m in $CONTRIB; do
+        [ -f "$prefix/lib/postgresql/$m.so" ] || missing+=" $m"
+    done
+    [ -n "$missing" ] || return 0
+    upstream=${prefix##*/pg-}
+    tarball=$(ls "$CACHE"/src-*/postgresql-18_"$upstream".orig.tar.* 2>/dev/null | head -1)
+    [ -n "$tarball" ] || return 1
+    say "adding$missing to $prefix"
+    tmp=$(mktemp -d)
+    for m in $missing; do
+        tar -C "$tmp" -xf "$tarball" "postgresql-$upstream/contrib/$m" &&
+            make -C "$tmp/postgresql-$upstream/contrib/$m" USE_PGXS=1 \
+                PG_CONFIG="$prefix/bin/pg_config" install >&2 || rc=1
+    done
+    rm -rf "$tmp"
+    return $rc
+}
+
 if [ "${PG18_REFRESH:-0}" != 1 ]; then
     cached=$(newest_cached)
-    if [ -n "$cached" ]; then
+    if [ -n "$cached" ] && add_contrib "$cached" && complete "$cached"; then
         say "using the cached build $cached"
         echo "$cached/bin"
         exit 0
@@ -113,7 +136,7 @@ upstream=${version%-*}          # 18.1-2 -> 18.1
 upstream=${upstream#*:}
 prefix=$CACHE/pg-$upstream
 
-if complete "$prefix"; then
+if [ -f "$prefix/.complete" ] && add_contrib "$prefix" && complete "$prefix"; then
     say "PostgreSQL $upstream is already built in $prefix"
     echo "$prefix/bin"
     exit 0
