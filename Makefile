@@ -1,12 +1,17 @@
 # perfguard: PGXS build.
 #
-#   make                  build (needs pg_config of PostgreSQL 15 on PATH,
-#                         or PG_CONFIG=/path/to/pg_config)
+#   make                  build (needs pg_config of PostgreSQL 15 or 18 --
+#                         16 and 17 untested -- on PATH, or
+#                         PG_CONFIG=/path/to/pg_config; make clean between
+#                         versions)
 #   make install          install into that PostgreSQL
 #   make demo             fresh Debian 12 as root: install what is missing,
 #                         build, and run the demo on a throwaway cluster
 #   make test             fresh Debian 12 as root: install what is missing,
-#                         build, and run the whole test suite
+#                         build, and run the whole test suite against
+#                         PostgreSQL 15; with PERFGUARD_PG18=1 against a
+#                         PostgreSQL 18 built once from Debian's source
+#                         package (test/pg18.sh) as well
 #   make pgregress        fresh Debian 12 as root: run PostgreSQL's own
 #                         regression suite with and without perfguard
 #                         preloaded, and compare what the client saw
@@ -57,12 +62,12 @@ $(OBJS): $(wildcard src/*.h)
 
 # Unit test of the latency histogram, linked against the module's object.
 test/unit/test_histogram: test/unit/test_histogram.c src/histogram.o src/histogram.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(srcdir)/src -o $@ $< src/histogram.o -L$(pkglibdir) -lpgcommon -lpgport -lm
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(srcdir)/src -o $@ $< src/histogram.o -L$(pkglibdir) -L$(libdir) -lpgcommon -lpgport -lm
 
 unittest: test/unit/test_histogram
 	test/unit/test_histogram
 else
 all install installcheck:
-	@echo "perfguard: pg_config of PostgreSQL 15 not found; install postgresql-server-dev-15 or set PG_CONFIG" >&2
+	@echo "perfguard: pg_config not found; install postgresql-server-dev-15 (or another supported version's) or set PG_CONFIG" >&2
 	@exit 2
 endif

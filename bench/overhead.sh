@@ -6,6 +6,11 @@
 #   CONFIGS="none perfguard" WORKLOADS="simple" bash bench/overhead.sh
 #   EXTRA_CONFIGS='name|setting=value ...' bash bench/overhead.sh
 #   REV=HEAD bash bench/overhead.sh     perfguard as committed (git archive)
+#   PG_BINDIR=$(bash test/pg18.sh | tail -1) bash bench/overhead.sh
+#                                       against PostgreSQL 18 (built once
+#                                       and cached by test/pg18.sh; any
+#                                       PG_BINDIR with pg_stat_statements,
+#                                       auto_explain and pg_prewarm will do)
 #
 # Run as root on Debian 12 from anywhere; installs valgrind if missing and
 # builds perfguard in a copy of this tree; the servers load that build by its

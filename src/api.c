@@ -324,7 +324,7 @@ pfg_may_read_constants(void)
 						   PointerGetDatum(noargs), ObjectIdGetDatum(nsp));
 	pfree(noargs);
 	return OidIsValid(func) &&
-		pg_proc_aclcheck(func, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK;
+		pfg_proc_aclcheck(func, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK;
 }
 
 /*

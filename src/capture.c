@@ -35,6 +35,8 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include PFG_EXPLAIN_STATE_HEADER
+#include PFG_EXPLAIN_FORMAT_HEADER
 #include PFG_QUERYJUMBLE_HEADER
 #include "capture.h"
 #include "identity.h"

@@ -46,6 +46,7 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 
+#include "compat.h"
 #include "dumpfile.h"
 #include "perfguard.h"
 
@@ -377,9 +378,9 @@ pfg_json_members_problem(const char *members, int len, int encoding)
 	memcpy(json + 1, members, len);
 	json[len + 1] = '}';
 	json[len + 2] = '\0';
-	lex = makeJsonLexContextCstringLen(json, len + 2, encoding, false);
+	lex = pfg_json_lex_make(json, len + 2, encoding, false);
 	result = pg_parse_json(lex, &nullSemAction);
-	pfree(lex);
+	pfg_json_lex_free(lex);
 	pfree(json);
 	return result == JSON_SUCCESS ? NULL : "it is not valid JSON";
 }

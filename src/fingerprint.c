@@ -20,8 +20,28 @@
  * queryid in a database gets one fingerprint, whatever order the texts come
  * in: `*` or the column list, `public.t` or `t`, aliases, comments, case.
  * The node kinds and enumerations of each node are hashed as names or as
- * their PostgreSQL 15 values, so fingerprints are portable between clusters
- * of the same major version.
+ * their PostgreSQL 15 values, so fingerprints are portable between clusters,
+ * and between major versions: where a later version builds another tree for
+ * the same statement, the walk hashes the tree PostgreSQL 15 builds
+ * (the version differences are named in src/compat.h):
+ *
+ *	- PostgreSQL 18 adds an RTE_GROUP range table entry to a query with
+ *	  GROUP BY and puts Vars of it in place of the grouped expressions in the
+ *	  target list and HAVING: the entry is skipped and each such Var hashed
+ *	  as its grouped expression;
+ *	- PostgreSQL 18 also flattens join alias Vars there (a USING column, a
+ *	  column named through a join's alias), which 15 leaves in place: on
+ *	  every version, such a Var is hashed as the column or expression it
+ *	  stands for;
+ *	- PostgreSQL 17 keeps a MERGE's join condition in mergeJoinCondition,
+ *	  15 as the quals of the jointree: hashed as the latter;
+ *	- PostgreSQL 18's RowCompareExpr.cmptype has the values of 15's rctype.
+ *
+ * Node kinds that 15 does not have (SQL/JSON expressions, RETURNING OLD and
+ * NEW) are hashed by their tag numbers, which hold within one major version
+ * only; such statements cannot run on 15 anyway.  A statement whose
+ * functions or operators resolve differently in another version's catalog
+ * (an overload added) gets another fingerprint there, as it should.
  *
  * While it walks, it notes whether the statement uses perfguard's own
  * objects (relations and functions in the extension's schema) and no
@@ -55,6 +75,7 @@
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 
+#include "compat.h"
 #include "fingerprint.h"
 
 #define FNV64_OFFSET	UINT64CONST(0xcbf29ce484222325)
@@ -69,6 +90,15 @@ typedef struct PfgFp
 	bool		too_deep;
 	List	   *rtables;		/* range tables, innermost query first */
 	Oid			target;			/* relation whose columns TargetEntries set */
+
+	/*
+	 * While an expression that a Var stands for is hashed in the Var's place
+	 * (var_expansion), its Vars are hashed as if the expression were copied
+	 * to where the Var is: those of levels from levels_min up (outside the
+	 * subqueries of the expression) get levels_shift more levels up.
+	 */
+	int			levels_shift;
+	int			levels_min;
 } PfgFp;
 
 /* perfguard's schema in this database; reset by any pg_namespace change */
@@ -333,40 +363,93 @@ fp_list(PfgFp *st, List *list)
 
 /*
  * fp_column
- *		The column a Var reads: by name when it is a column of a table
- *		(directly, or through a join), so that the order in which a table's
- *		columns were created does not count; else by number.
+ *		The column a Var reads: by name when it is a column of a table, so
+ *		that the order in which a table's columns were created does not
+ *		count; else by number.  (A column of a join never gets here:
+ *		var_expansion hashes what is under it.)
  */
 static void
 fp_column(PfgFp *st, Var *var)
 {
 	List	   *rtable;
 	RangeTblEntry *rte;
-	AttrNumber	attno = var->varattno;
 
-	for (int depth = 0; depth < 8; depth++)
+	if (var->varattno > 0 && var->varlevelsup < list_length(st->rtables))
 	{
-		if (var->varlevelsup >= list_length(st->rtables))
-			break;
 		rtable = (List *) list_nth(st->rtables, var->varlevelsup);
-		if (var->varno < 1 || var->varno > list_length(rtable))
-			break;
-		rte = rt_fetch(var->varno, rtable);
-		if (rte->rtekind == RTE_RELATION && attno > 0)
+		if (var->varno >= 1 && var->varno <= list_length(rtable))
 		{
-			fp_name(st, 'a', get_attname(rte->relid, attno, true), attno);
-			return;
+			rte = rt_fetch(var->varno, rtable);
+			if (rte->rtekind == RTE_RELATION)
+			{
+				fp_name(st, 'a', get_attname(rte->relid, var->varattno, true),
+						var->varattno);
+				return;
+			}
 		}
-		if (rte->rtekind != RTE_JOIN || attno <= 0 ||
-			attno > list_length(rte->joinaliasvars))
-			break;
-		/* a join's column: the table column under it, if it is one */
-		var = (Var *) list_nth(rte->joinaliasvars, attno - 1);
-		if (var == NULL || !IsA(var, Var))
-			break;
-		attno = var->varattno;
 	}
-	fp_int(st, attno);
+	fp_int(st, var->varattno);
+}
+
+/*
+ * var_expansion
+ *		The expression a Var stands for, when it is hashed in the Var's
+ *		place, else NULL:
+ *
+ *		- a column of a join (a USING column, a column named through the
+ *		  join's alias) is the column or expression under it, as if the
+ *		  core had flattened the join's alias Vars: PostgreSQL 18 flattens
+ *		  them in the target list and HAVING of a query with GROUP BY, 15
+ *		  nowhere;
+ *		- a Var of the grouping step (PostgreSQL 18's RTE_GROUP) is the
+ *		  grouped expression, which is what 15 has in its place.
+ */
+static Node *
+var_expansion(PfgFp *st, Var *var)
+{
+	List	   *rtable;
+	RangeTblEntry *rte;
+	List	   *exprs;
+
+	if (var->varattno <= 0 || var->varlevelsup >= list_length(st->rtables))
+		return NULL;
+	rtable = (List *) list_nth(st->rtables, var->varlevelsup);
+	if (var->varno < 1 || var->varno > list_length(rtable))
+		return NULL;
+	rte = rt_fetch(var->varno, rtable);
+	if (rte->rtekind == RTE_JOIN)
+		exprs = rte->joinaliasvars;
+#ifdef PFG_HAVE_GROUP_RTE
+	else if (rte->rtekind == RTE_GROUP)
+		exprs = rte->groupexprs;
+#endif
+	else
+		return NULL;
+	if (var->varattno > list_length(exprs))
+		return NULL;
+	return (Node *) list_nth(exprs, var->varattno - 1);	/* NULL: dropped */
+}
+
+/*
+ * fp_expansion
+ *		Hash expr, which belongs to the query levelsup levels up from the
+ *		current one, as if it had been copied here.
+ */
+static void
+fp_expansion(PfgFp *st, Node *expr, int levelsup)
+{
+	List	   *save_rtables = st->rtables;
+	int			save_shift = st->levels_shift;
+	int			save_min = st->levels_min;
+
+	st->rtables = list_copy_tail(save_rtables, levelsup);
+	st->levels_shift = (st->levels_min <= levelsup ? save_shift : 0) + levelsup;
+	st->levels_min = 0;
+	fp_node(st, expr);
+	list_free(st->rtables);
+	st->rtables = save_rtables;
+	st->levels_shift = save_shift;
+	st->levels_min = save_min;
 }
 
 /*
@@ -446,6 +529,11 @@ fp_rtable(PfgFp *st, List *rtable)
 				fp_str(st, "tuplestore");
 				fp_str(st, rte->enrname ? rte->enrname : "");
 				break;
+#ifdef PFG_HAVE_GROUP_RTE
+			case RTE_GROUP:
+				/* not in 15's tree: its Vars are hashed as the grouped expressions */
+				break;
+#endif
 			default:
 				fp_int(st, rte->rtekind);
 				break;
@@ -481,9 +569,21 @@ fp_query(PfgFp *st, Query *query)
 	save_target = st->target;
 	st->target = InvalidOid;
 	st->rtables = lcons(query->rtable, st->rtables);
+	st->levels_min++;
 	fp_node(st, (Node *) query->cteList);
 	fp_rtable(st, query->rtable);
-	fp_node(st, (Node *) query->jointree);
+#ifdef PFG_MERGE_JOIN_CONDITION
+	if (query->commandType == CMD_MERGE && query->jointree != NULL &&
+		query->jointree->quals == NULL)
+	{
+		/* PostgreSQL 15 has the join condition as the jointree's quals */
+		fp_str(st, "FromExpr");
+		fp_node(st, (Node *) query->jointree->fromlist);
+		fp_node(st, query->mergeJoinCondition);
+	}
+	else
+#endif
+		fp_node(st, (Node *) query->jointree);
 	fp_target_list(st, query->targetList, result_relation(query));
 	fp_target_list(st, (List *) query->onConflict, result_relation(query));
 	fp_node(st, (Node *) query->returningList);
@@ -509,6 +609,7 @@ fp_query(PfgFp *st, Query *query)
 		}
 	}
 	fp_node(st, query->setOperations);
+	st->levels_min--;
 	st->rtables = list_delete_first(st->rtables);
 	st->target = save_target;
 }
@@ -556,11 +657,18 @@ fp_node(PfgFp *st, Node *node)
 		case T_Var:
 			{
 				Var		   *v = (Var *) node;
+				Node	   *expansion = var_expansion(st, v);
 
+				if (expansion != NULL)
+				{
+					fp_expansion(st, expansion, v->varlevelsup);
+					break;
+				}
 				fp_str(st, "Var");
 				fp_int(st, v->varno);
 				fp_column(st, v);
-				fp_int(st, v->varlevelsup);
+				fp_int(st, v->varlevelsup +
+					   (v->varlevelsup >= st->levels_min ? st->levels_shift : 0));
 			}
 			break;
 		case T_Param:
@@ -745,7 +853,7 @@ fp_node(PfgFp *st, Node *node)
 			break;
 		case T_RowCompareExpr:
 			fp_str(st, "RowCompareExpr");
-			fp_int(st, ((RowCompareExpr *) node)->rctype);
+			fp_int(st, pfg_rowcompare_type((RowCompareExpr *) node));
 			fp_node(st, (Node *) ((RowCompareExpr *) node)->largs);
 			fp_node(st, (Node *) ((RowCompareExpr *) node)->rargs);
 			break;
@@ -958,6 +1066,8 @@ pfg_fingerprint_query(Query *query, uint64 *fingerprint, bool *own)
 	st.too_deep = false;
 	st.rtables = NIL;
 	st.target = InvalidOid;
+	st.levels_shift = 0;
+	st.levels_min = 0;
 	fp_query(&st, query);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);

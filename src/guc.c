@@ -20,6 +20,7 @@
 #include "utils/lsyscache.h"
 #include "utils/varlena.h"
 
+#include "compat.h"
 #include "guc.h"
 
 int			pfg_max_queries = 5000;
@@ -146,7 +147,7 @@ check_seqscan_ignore(char **newval, void **extra, GucSource source)
 	foreach(lc, names)
 		size += strlen((char *) lfirst(lc)) + 1;
 
-	list = (PfgIgnoreList *) malloc(size);	/* GUC "extra" memory is malloc'd */
+	list = (PfgIgnoreList *) pfg_guc_malloc(size);	/* GUC "extra" memory */
 	if (list == NULL)
 		return false;
 	list->count = list_length(names);

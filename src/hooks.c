@@ -703,14 +703,14 @@ pfg_ExecutorStart(QueryDesc *queryDesc, int eflags)
  *		subtransaction that is rolled back, or 0 at transaction abort.
  */
 static inline void
-run_nested(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-		   bool execute_once)
+run_nested(QueryDesc *queryDesc, ScanDirection direction, uint64 count
+		   PFG_EXECUTE_ONCE_PARAM)
 {
 	nesting_level++;
 	if (prev_ExecutorRun)
-		prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		prev_ExecutorRun(queryDesc, direction, count PFG_EXECUTE_ONCE_ARG);
 	else
-		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+		standard_ExecutorRun(queryDesc, direction, count PFG_EXECUTE_ONCE_ARG);
 	nesting_level--;
 }
 
@@ -881,8 +881,8 @@ run_done(PfgExec *ex, uint64 count)
  *		counted.
  */
 static void
-pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-				bool execute_once)
+pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
+				PFG_EXECUTE_ONCE_PARAM)
 {
 	PfgExec    *ex = exec_find(queryDesc);
 
@@ -891,11 +891,11 @@ pfg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		pfg_nplus1_top(queryDesc->plannedstmt->queryId);
 	if (ex == NULL)
 	{
-		run_nested(queryDesc, direction, count, execute_once);
+		run_nested(queryDesc, direction, count PFG_EXECUTE_ONCE_ARG);
 		return;
 	}
 	run_start(ex);
-	run_nested(queryDesc, direction, count, execute_once);
+	run_nested(queryDesc, direction, count PFG_EXECUTE_ONCE_ARG);
 	run_done(ex, count);
 }
 /* As run_start and run_done, around ExecutorFinish. */
@@ -1171,21 +1171,37 @@ pfg_ExecutorEnd(QueryDesc *queryDesc)
 
 /*
  * utility_queryid
- *		The queryid the core gives a utility command (in PostgreSQL 15, a
- *		hash of its cleaned text).  Needed when a module wrapped around
- *		perfguard has already set pstmt->queryId to 0, as
- *		pg_stat_statements does before it calls the next hook.
+ *		The queryid the core gives a utility command: on PostgreSQL 15 a
+ *		hash of its cleaned text, from 16 on the jumble of its tree.  Needed
+ *		when a module wrapped around perfguard has already set
+ *		pstmt->queryId to 0, as pg_stat_statements does before it calls the
+ *		next hook.
  */
 static uint64
-utility_queryid(const char *query, int location, int len)
+utility_queryid(PlannedStmt *pstmt, const char *query, int location, int len)
 {
 	uint64		queryid;
 
+#ifdef PFG_JUMBLE_UTILITY_TREE
+	/* the Query that parse analysis made for it, as JumbleQuery sees it */
+	Query	   *parsed = makeNode(Query);
+
+	parsed->commandType = CMD_UTILITY;
+	parsed->canSetTag = true;
+	parsed->utilityStmt = pstmt->utilityStmt;
+	parsed->stmt_location = location;
+	parsed->stmt_len = len;
+	(void) pfg_jumble_query(parsed, query);
+	queryid = parsed->queryId;
+	pfree(parsed);
+	return queryid;
+#else
 	query = CleanQuerytext(query, &location, &len);
 	queryid = DatumGetUInt64(hash_any_extended((const unsigned char *) query,
 											   len, 0));
 	/* as the core does: 1 is a normal statement's substitute for 0 */
 	return queryid != UINT64CONST(0) ? queryid : UINT64CONST(2);
+#endif
 }
 
 /* The next ProcessUtility: the hook installed before ours, or the standard one. */
@@ -1311,7 +1327,7 @@ pfg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		return;
 	}
 	if (queryid == UINT64CONST(0))
-		queryid = utility_queryid(queryString, location, len);
+		queryid = utility_queryid(pstmt, queryString, location, len);
 
 	INSTR_TIME_SET_ZERO(elapsed);
 	memset(&blocks, 0, sizeof(blocks));
@@ -1373,7 +1389,7 @@ pfg_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 			inner->stmt_len = len - offset;
 		}
 		if (inner->queryId == UINT64CONST(0))
-			(void) JumbleQuery(inner, pstate->p_sourcetext);
+			(void) pfg_jumble_query(inner, pstate->p_sourcetext);
 		pfg_ident_analyzed(inner);
 	}
 }

@@ -49,6 +49,7 @@
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
+#include "compat.h"
 #include "events.h"
 #include "guc.h"
 #include "seqscan.h"
@@ -252,18 +253,19 @@ scan_column(Node *n, Index scanrelid)
 static int
 btree_category(Oid opno)
 {
-	List	   *interps = get_op_btree_interpretation(opno);
+	List	   *interps = pfg_get_op_interpretation(opno);
 	ListCell   *lc;
 	int			category = 0;
 
 	foreach(lc, interps)
 	{
-		OpBtreeInterpretation *i = (OpBtreeInterpretation *) lfirst(lc);
+		PfgOpInterpretation *i = (PfgOpInterpretation *) lfirst(lc);
+		int			strategy = pfg_interp_strategy(i);
 
-		if (i->strategy == BTEqualStrategyNumber)
+		if (strategy == BTEqualStrategyNumber)
 			category = BTEqualStrategyNumber;
-		else if (category == 0 && i->strategy >= BTLessStrategyNumber &&
-				 i->strategy <= BTGreaterStrategyNumber)
+		else if (category == 0 && strategy >= BTLessStrategyNumber &&
+				 strategy <= BTGreaterStrategyNumber)
 			category = BTLessStrategyNumber;
 	}
 	list_free_deep(interps);

@@ -29,7 +29,7 @@ SELECT stmt FROM workload ORDER BY n \gexec
 \o
 
 SELECT perfguard.baseline_capture('main');
-SELECT name, database = current_database() AS here, server_version_num / 10000 AS major,
+SELECT name, database = current_database() AS here, server_version_num / 10000 = current_setting('server_version_num')::int / 10000 AS major,
        imported_at IS NULL AS captured_here, statements
   FROM perfguard.baselines;
 SELECT query, calls, rows_per_call, blocks_per_call > 0 AS blocks, calls_per_xact,

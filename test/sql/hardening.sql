@@ -91,10 +91,15 @@ SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF) SELECT sum(hcount(id)) FROM hbig WHERE id < 5;
 SELECT sum(hcount(id)) FROM hbig WHERE id < 5;
-SET force_parallel_mode = on;
+-- (force_parallel_mode, called debug_parallel_query from PostgreSQL 16 on)
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+                       THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END,
+                  'on', false) AS debug_parallel;
 SELECT sum(hcount(id)) FROM hbig WHERE id < 5;
 SELECT count(*) FROM hc;
-RESET force_parallel_mode;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+                       THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END,
+                  'off', false) AS debug_parallel;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
@@ -113,7 +118,10 @@ SELECT hrec(800);
 CREATE FUNCTION hfail(n int) RETURNS int LANGUAGE plpgsql
 AS $$ BEGIN IF n <= 0 THEN RETURN 1 / 0; END IF; RETURN hfail(n - 1) + 1; END $$;
 DO $$ BEGIN PERFORM hfail(50); EXCEPTION WHEN division_by_zero THEN NULL; END $$;
+-- (no CONTEXT lines: their wording differs between PostgreSQL versions)
+\set SHOW_CONTEXT never
 SELECT hfail(10);
+\set SHOW_CONTEXT errors
 SELECT perfguard.reset() >= 0 AS reset;
 SELECT count(*) AS here FROM hx;
 SELECT query, toplevel FROM perfguard.stats WHERE query LIKE '%AS here FROM hx';

@@ -142,6 +142,10 @@ SELECT CASE WHEN s.queryid IS NULL THEN 'perfguard' ELSE 'pg_stat_statements' EN
        USING (userid, dbid, queryid, toplevel)
  WHERE s.queryid IS NULL OR p.queryid IS NULL});
 	my @only_utility = grep { /^[^|]*\|true\|$utility_re/ } @only;
+	# pg_stat_statements tracks DEALLOCATE from PostgreSQL 17 on; perfguard
+	# leaves PREPARE, EXECUTE and DEALLOCATE out on every version
+	@only_utility = grep { !/^pg_stat_statements only\|true\|DEALLOCATE\b/ } @only_utility
+	  if $node->pg_version >= 17;
 	my @only_exec    = grep { !/^[^|]*\|true\|$utility_re/ } @only;
 	# The query of a cursor: perfguard gives it a queryid (PostgreSQL 15
 	# has none for it) and counts it at the level of its DECLARE, so that

@@ -205,14 +205,17 @@ for my $case (@cases)
 	my $shared = grep { $in_b{$_} } @$qids_a;
 	$qid_differ++ if $shared == 0;
 	note "$name: queryids on A: @$qids_a; on B: @$qids_b";
+	# (from PostgreSQL 18 on, the core's queryid hashes relation names,
+	# not OIDs: the same on both nodes there)
 	is($shared, 0, "$name: the queryids differ between the nodes (OIDs)")
-	  unless $name eq 'no table';
+	  unless $name eq 'no table' || $node_a->pg_version >= 18;
 
 	$fp_of{$name} = $fps_a->[0];
 }
 
 cmp_ok($qid_differ, '>=', 1,
-	'the queryids of at least one statement differ between the nodes');
+	'the queryids of at least one statement differ between the nodes')
+  if $node_a->pg_version < 18;
 my %seen;
 $seen{$_}++ for values %fp_of;
 is(scalar(keys %seen), scalar(@cases),

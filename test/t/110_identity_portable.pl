@@ -544,20 +544,31 @@ is(scalar(distinct(values %fp_of)), scalar(@shapes),
 # The spellings really are different statements to the core in places:
 # other queryids for IN lists of other lengths, integer and numeric
 # constants, int and bigint parameters, $1 and $2 swapped.
+# (PostgreSQL 15's queryid; from 18 on, the core hashes the names of
+# relations and their aliases instead of their OIDs, and a list of
+# constants as one: other spellings get other queryids there, and the same
+# in every database.)
 my @several = grep { @{ $qids{db2}{$_} } > 1 } @names;
-is_deeply(\@several,
-	[ 'aggregate', 'IN list', 'INSERT RETURNING', 'UPDATE', 'view', 'EXISTS', 'LIMIT OFFSET' ],
-	'db2: the shapes whose spellings have several queryids (constants, IN lists, parameters) are those expected');
-
-# ... and the core's queryids differ between the databases (OIDs).
-for my $pair ([ 'db1', 'db2' ], [ 'db1', 'shop' ], [ 'db2', 'shop' ])
+note "db2: shapes with several queryids: @several";
+SKIP:
 {
-	my ($x, $y) = @$pair;
-	my @shared = grep {
-		my %in = map { $_ => 1 } @{ $qids{$x}{$_} };
-		grep { $in{$_} } @{ $qids{$y}{$_} }
-	} @names;
-	is_deeply(\@shared, [], "no shape has a queryid in both $x and $y");
+	skip 'the queryids of PostgreSQL 15 are checked, not those of ' . $node_a->pg_version, 4
+	  if $node_a->pg_version >= 18;
+
+	is_deeply(\@several,
+		[ 'aggregate', 'IN list', 'INSERT RETURNING', 'UPDATE', 'view', 'EXISTS', 'LIMIT OFFSET' ],
+		'db2: the shapes whose spellings have several queryids (constants, IN lists, parameters) are those expected');
+
+	# ... and the core's queryids differ between the databases (OIDs).
+	for my $pair ([ 'db1', 'db2' ], [ 'db1', 'shop' ], [ 'db2', 'shop' ])
+	{
+		my ($x, $y) = @$pair;
+		my @shared = grep {
+			my %in = map { $_ => 1 } @{ $qids{$x}{$_} };
+			grep { $in{$_} } @{ $qids{$y}{$_} }
+		} @names;
+		is_deeply(\@shared, [], "no shape has a queryid in both $x and $y");
+	}
 }
 
 # What PREPARE, DECLARE CURSOR and EXPLAIN run is their statement: given

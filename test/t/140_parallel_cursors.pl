@@ -175,8 +175,11 @@ my @r;
 ###########################################################################
 # 1. force_parallel_mode = on, every detector, a default budget.
 ###########################################################################
+# (force_parallel_mode is called debug_parallel_query from PostgreSQL 16 on)
+my $force_parallel =
+  $node->pg_version >= 16 ? 'debug_parallel_query' : 'force_parallel_mode';
 my %detectors = (
-	force_parallel_mode              => 'on',
+	$force_parallel                  => 'on',
 	'perfguard.seqscan_min_rows'     => 1000,
 	'perfguard.capture_mode'         => 'always',
 	'perfguard.capture_min_duration' => 0,
@@ -189,7 +192,7 @@ my $page_q   = 'SELECT id, v FROM small ORDER BY id LIMIT 20';
 my $lookup_q = 'SELECT id FROM small WHERE id = 1';
 my $over_q   = 'SELECT id FROM big WHERE id <= 600';
 
-is( sql("SET force_parallel_mode = on; EXPLAIN (COSTS OFF, VERBOSE) $scan_q")
+is( sql("SET $force_parallel = on; EXPLAIN (COSTS OFF, VERBOSE) $scan_q")
 	  =~ /Gather.*Single Copy: true/s ? 'gather' : 'no gather',
 	'gather', 'force_parallel_mode: a statement runs under a single-copy Gather');
 
