@@ -16,6 +16,9 @@
 #                         regression suite with and without perfguard
 #                         preloaded, and compare what the client saw
 #                         (test/pgregress.sh)
+#   make dist             perfguard-<version>.zip for PGXN, from `git archive`
+#                         of HEAD (committed files only), the version from
+#                         META.json
 
 EXTENSION    = perfguard
 MODULE_big   = perfguard
@@ -40,7 +43,7 @@ PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 .DEFAULT_GOAL := all
-.PHONY: demo test pgregress unittest
+.PHONY: demo test pgregress unittest dist
 
 # The entry points work before PostgreSQL is installed.
 demo:
@@ -51,6 +54,17 @@ test:
 
 pgregress:
 	bash test/pgregress.sh
+
+# PGXN wants one zip whose files are under perfguard-<version>/.  Its
+# version is META.json's (test/t/150_pgxn_meta.pl checks that it is
+# perfguard.control's default_version).
+PFG_DIST_VERSION = $(shell perl -MJSON::PP -e 'local $$/; open my $$f, "<", "META.json" or die; print decode_json(<$$f>)->{version}')
+PFG_DIST = perfguard-$(PFG_DIST_VERSION)
+
+dist:
+	@test -n "$(PFG_DIST_VERSION)" || { echo "perfguard: no version in META.json" >&2; exit 2; }
+	git archive --format=zip --prefix=$(PFG_DIST)/ -o $(PFG_DIST).zip HEAD
+	@echo "perfguard: $(PFG_DIST).zip"
 
 ifneq ($(PGXS),)
 include $(PGXS)

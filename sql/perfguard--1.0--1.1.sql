@@ -1581,3 +1581,125 @@ BEGIN ATOMIC
        AND NOT s.own
      ORDER BY s.fingerprint, l.name;
 END;
+
+--
+-- ==== Metrics for Prometheus (1.1) ====================================
+-- What integrations/postgres_exporter.yaml asks for, one function per
+-- family, so that the exporter's queries stay a plain SELECT * and the
+-- number of series is bounded here: the top statements by total time, not
+-- all of them.  Numbers for everyone (the rule of "Privileges (1.1)"); a
+-- statement's normalized text only when asked for and only for superusers
+-- and members of pg_read_all_stats.  Units are Prometheus's: seconds.
+-- A new per-statement metric is one column in metrics_statements: its
+-- declaration in RETURNS TABLE and its aggregate (and, for its type and
+-- help, one entry in the exporter's file).
+--
+CREATE FUNCTION metrics_statements(top integer DEFAULT 20, with_query boolean DEFAULT false)
+RETURNS TABLE (database name, username name, fingerprint text, query text,
+               calls_total bigint,
+               exec_seconds_total double precision,
+               mean_exec_seconds double precision,
+               p50_exec_seconds double precision,
+               p95_exec_seconds double precision,
+               p99_exec_seconds double precision,
+               rows_total bigint,
+               shared_blks_hit_total bigint,
+               shared_blks_read_total bigint,
+               seq_scans_total bigint,
+               n_plus_one_total bigint,
+               row_by_row_dml_total bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF top IS NULL OR with_query IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', CASE WHEN top IS NULL THEN 'top' ELSE 'with_query' END
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Leave it out for its default.';
+    END IF;
+    IF top < 1 OR top > 1000 THEN
+        RAISE EXCEPTION 'top must be from 1 to 1000, not %', top
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Each statement is about a dozen series; keep top small.';
+    END IF;
+    RETURN QUERY
+    WITH g AS (
+        -- one statement per database, user and fingerprint: its entries
+        -- (queryids, nesting levels) summed; a percentile of several
+        -- entries is the largest of theirs, an upper bound of the true one
+        SELECT s.dbid, s.userid, s.fingerprint,
+               max(s.query) FILTER (WHERE s.query <> '<insufficient privilege>') AS query,
+               sum(s.calls)::bigint AS calls,
+               sum(s.total_exec_time) AS total_ms,
+               max(s.p50_exec_time) AS p50_ms,
+               max(s.p95_exec_time) AS p95_ms,
+               max(s.p99_exec_time) AS p99_ms,
+               sum(s.rows)::bigint AS rows,
+               sum(s.shared_blks_hit)::bigint AS blks_hit,
+               sum(s.shared_blks_read)::bigint AS blks_read,
+               sum(s.seq_scans)::bigint AS seq_scans,
+               sum(s.n_plus_one)::bigint AS n_plus_one,
+               sum(s.row_by_row_dml)::bigint AS row_by_row_dml
+          FROM perfguard.stats_internal(true) s
+         GROUP BY s.dbid, s.userid, s.fingerprint
+         ORDER BY total_ms DESC, s.dbid, s.userid, s.fingerprint
+         LIMIT metrics_statements.top
+    )
+    SELECT coalesce(d.datname, g.dbid::text::name), coalesce(r.rolname, g.userid::text::name),
+           g.fingerprint::text,
+           CASE WHEN metrics_statements.with_query
+                 AND pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')	-- superusers too
+                THEN pg_catalog.left(pg_catalog.regexp_replace(g.query, '\s+', ' ', 'g'), 60)
+                ELSE '' END,
+           g.calls,
+           g.total_ms / 1000,
+           CASE WHEN g.calls > 0 THEN g.total_ms / g.calls / 1000 END,
+           g.p50_ms / 1000, g.p95_ms / 1000, g.p99_ms / 1000,
+           g.rows, g.blks_hit, g.blks_read,
+           g.seq_scans, g.n_plus_one, g.row_by_row_dml
+      FROM g
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = g.dbid
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = g.userid
+     ORDER BY g.total_ms DESC, g.dbid, g.userid, g.fingerprint;
+END
+$$;
+
+COMMENT ON FUNCTION metrics_statements(integer, boolean) IS
+    'perfguard metrics for Prometheus: the top statements of the cluster by total time (1 to 1000), per database, user and fingerprint; the query text only with with_query, for superusers and members of pg_read_all_stats';
+
+-- Events stored now, per kind (every kind, 0 included, so that the series
+-- exist before the first event).
+CREATE FUNCTION metrics_events()
+RETURNS TABLE (kind text, stored bigint)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT k.kind, count(e.kind)
+      FROM (VALUES ('slow_plan'), ('seq_scan'), ('n_plus_one'), ('row_by_row_dml')) AS k(kind)
+      LEFT JOIN perfguard.events_internal() e ON e.kind = k.kind
+     GROUP BY k.kind
+     ORDER BY k.kind;
+END;
+
+COMMENT ON FUNCTION metrics_events() IS
+    'perfguard metrics for Prometheus: events in the store now, per kind';
+
+-- Budget violations of the current database, per budget (a statement's
+-- own, by its fingerprint, or "default") and limit: how many statements
+-- break it.  As many series as budgets and limits set.
+CREATE FUNCTION metrics_violations()
+RETURNS TABLE (database name, budget text, limit_name text, statements bigint)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT pg_catalog.current_database(),
+           CASE WHEN v.budget = 'default' THEN 'default' ELSE v.fingerprint::text END,
+           v.limit_name, count(*)
+      FROM perfguard.violations() v
+     GROUP BY 2, 3
+     ORDER BY 2, 3;
+END;
+
+COMMENT ON FUNCTION metrics_violations() IS
+    'perfguard metrics for Prometheus: statements of the current database that break each budget limit';
+-- ==== end of Metrics for Prometheus (1.1) ==============================

@@ -164,6 +164,16 @@ SELECT left(query, 46) AS query, limit_name, left(message, 80) AS message
   FROM perfguard.violations() ORDER BY query, limit_name;
 SQL
 
+# PERFGUARD_DEMO_HTML=FILE: keep an HTML report of what perfguard saw so
+# far (docs/cli.md shows a screenshot of one)
+if [ -n "${PERFGUARD_DEMO_HTML:-}" ]; then
+    echo "== an HTML report: perfguard report --format html"
+    pg "$PG_BINDIR/perfguard" -h "$dir" -p "$port" -d postgres report --top 8 \
+        --format html -o "$dir/report.html"
+    cp "$dir/report.html" "$PERFGUARD_DEMO_HTML"
+    echo "written to $PERFGUARD_DEMO_HTML"
+fi
+
 echo "== baselines: capture the lookups, drop their index, run them again"
 "${psql[@]}" <<'SQL'
 SELECT perfguard.reset() >= 0 AS reset \gset

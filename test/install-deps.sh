@@ -31,3 +31,24 @@ if [ ${#missing[@]} -gt 0 ]; then
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
         "${missing[@]}" >/dev/null
 fi
+
+# What some tests use when it is there, and skip (saying so) when it is not:
+# postgres_exporter (test/t/160_prometheus.pl) and a headless browser
+# (test/t/170_html_report.pl).  A failure to install them is not fatal.
+# The exporter's package enables its service; nothing here starts it (the
+# test runs its own copy on a private port).
+optional=(prometheus-postgres-exporter chromium)
+missing=()
+for p in "${optional[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
+    echo "perfguard: installing ${missing[*]} (optional: some tests use them)"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+        "${missing[@]}" >/dev/null; } ||
+        echo "perfguard: could not install ${missing[*]}; the tests that need them are skipped" >&2
+fi

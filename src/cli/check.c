@@ -58,7 +58,8 @@ typedef struct Check
  * Everything about the baseline in one statement, so that the baseline, a
  * name or a whole document, is sent once and (a document) parsed once:
  * part 1 is perfguard.regressions(), part 2 perfguard.new_statements(),
- * part 3 the baseline's own statements (fingerprint and query), all three
+ * part 3 the baseline's own statements (fingerprint, query, and for the
+ * HTML format its histogram, percentiles and calls), all three
  * of the same $1 of type text (a name) or jsonb (a document); "doc" is the
  * baseline document as an expression of b.baseline.  pfg_result_part()
  * splits the rows into the three results, with the columns and the order
@@ -70,15 +71,19 @@ typedef struct Check
 	" SELECT 1 AS part, r.fingerprint AS sort_fp, 0::bigint AS sort_n," \
 	" r.fingerprint::text AS fingerprint, r.query, r.kind, r.baseline_value," \
 	" r.current_value, r.baseline_calls, r.current_calls, r.test, r.confidence, r.message," \
-	" NULL::bigint AS calls, NULL::double precision AS mean_exec_time" \
+	" NULL::bigint AS calls, NULL::double precision AS mean_exec_time," \
+	" NULL::text AS latency_histogram, NULL::text AS base_p50, NULL::text AS base_p95," \
+	" NULL::text AS base_p99, NULL::text AS base_calls" \
 	" FROM b, perfguard.regressions(b.baseline) r" \
 	" UNION ALL" \
 	" SELECT 2, n.fingerprint, 0, n.fingerprint::text, n.query, NULL, NULL, NULL, NULL," \
-	" NULL, NULL, NULL, NULL, n.calls, n.mean_exec_time" \
+	" NULL, NULL, NULL, NULL, n.calls, n.mean_exec_time, NULL, NULL, NULL, NULL, NULL" \
 	" FROM b, perfguard.new_statements(b.baseline) n" \
 	" UNION ALL" \
 	" SELECT 3, NULL, s.n, s.value->>'fingerprint', s.value->>'query', NULL, NULL, NULL," \
-	" NULL, NULL, NULL, NULL, NULL, NULL, NULL" \
+	" NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
+	" (s.value->'latency_histogram')::text, s.value->>'p50_ms', s.value->>'p95_ms'," \
+	" s.value->>'p99_ms', s.value->>'calls'" \
 	" FROM b, pg_catalog.jsonb_array_elements((" doc ")->'statements')" \
 	"   WITH ORDINALITY s(value, n)" \
 	" ORDER BY part, sort_fp, kind, sort_n"
@@ -91,7 +96,8 @@ static const char *const new_statement_columns[] = {
 	"fingerprint", "query", "calls", "mean_exec_time", NULL
 };
 static const char *const baseline_statement_columns[] = {
-	"fingerprint", "query", NULL
+	"fingerprint", "query", "latency_histogram", "base_p50", "base_p95", "base_p99",
+	"base_calls", NULL
 };
 
 /*
@@ -280,7 +286,7 @@ is_duration(const char *what)
 		strncmp(what ? what : "", "latency", 7) == 0;
 }
 
-static void
+void
 format_measure(PfgBuf *out, const char *what, const char *value)
 {
 	if (is_duration(what))
@@ -294,7 +300,7 @@ format_measure(PfgBuf *out, const char *what, const char *value)
  *		The change from the baseline's value to the current one, as a
  *		percentage; empty when it has no meaning (a plan hash, a zero).
  */
-static void
+void
 format_change(PfgBuf *out, const char *kind, const char *before, const char *after)
 {
 	double		b,
@@ -758,6 +764,317 @@ print_junit(const Check *ck)
 	buf_free(&cases);
 }
 
+/* the rows of res that name statement s, as "what (test, confidence)" */
+static int
+verdict_items(PfgBuf *out, const CheckStmt *s, const PGresult *res,
+			  const char *what_col, bool with_test)
+{
+	int			r,
+				n = 0;
+
+	for (r = 0; res && r < PQntuples(res); r++)
+	{
+		const char *fp = pfg_value(res, r, "fingerprint");
+
+		if (fp == NULL || strtoll(fp, NULL, 10) != s->fp)
+			continue;
+		if (n++ > 0)
+			buf_puts(out, "; ");
+		buf_puts(out, pfg_value(res, r, what_col));
+		if (with_test)
+			buf_printf(out, " (%s test, confidence %s)",
+					   pfg_value(res, r, "test") ? pfg_value(res, r, "test") : "-",
+					   pfg_value(res, r, "confidence") ? pfg_value(res, r, "confidence") : "-");
+	}
+	return n;
+}
+
+/* a column of res at the row of s's fingerprint (find_row-like), or NULL */
+static const char *
+stmt_value(const PGresult *res, const CheckStmt *s, const char *column)
+{
+	int			r;
+
+	for (r = 0; res && r < PQntuples(res); r++)
+	{
+		const char *fp = pfg_value(res, r, "fingerprint");
+
+		if (fp && strtoll(fp, NULL, 10) == s->fp)
+			return pfg_value(res, r, column);
+	}
+	return NULL;
+}
+
+static double
+ms_of(const char *v)
+{
+	return v ? strtod(v, NULL) : -1;
+}
+
+/*
+ * html_regressions
+ *		The regressions and the new statements as tables.
+ */
+static void
+html_regressions(const Check *ck, PfgBuf *out)
+{
+	PGresult   *res = ck->regressions;
+	int			r;
+
+	buf_printf(out, "<section id=\"regressions\">\n<h2>Regressions against ");
+	html_text(out, ck->label.data);
+	buf_printf(out, " (%d)</h2>\n", PQntuples(res));
+	if (PQntuples(res) == 0)
+		buf_puts(out, "<p class=\"good\">None.</p>\n");
+	else
+	{
+		buf_puts(out, "<div class=\"scroll\"><table class=\"regressions\">\n<thead><tr><th>fingerprint</th><th>kind</th>"
+				 "<th class=\"num\">baseline</th><th class=\"num\">current</th><th class=\"num\">change</th>"
+				 "<th class=\"num\">calls</th><th>test</th><th class=\"num\">confidence</th><th>message</th>"
+				 "<th>query</th></tr></thead>\n<tbody>\n");
+		for (r = 0; r < PQntuples(res); r++)
+		{
+			const char *kind = pfg_value(res, r, "kind");
+			PfgBuf		b;
+
+			buf_puts(out, "<tr data-fingerprint=\"");
+			html_attr(out, pfg_value(res, r, "fingerprint"));
+			buf_puts(out, "\">");
+			html_cell(out, "fp", pfg_value(res, r, "fingerprint"));
+			html_cell(out, NULL, kind);
+			buf_init(&b);
+			format_measure(&b, kind, pfg_value(res, r, "baseline_value"));
+			html_cell(out, "num", b.data);
+			buf_reset(&b);
+			format_measure(&b, kind, pfg_value(res, r, "current_value"));
+			html_cell(out, "num", b.data);
+			buf_reset(&b);
+			format_change(&b, kind, pfg_value(res, r, "baseline_value"),
+						  pfg_value(res, r, "current_value"));
+			html_cell(out, "num", b.data);
+			buf_reset(&b);
+			buf_printf(&b, "%s / %s",
+					   pfg_value(res, r, "baseline_calls") ? pfg_value(res, r, "baseline_calls") : "-",
+					   pfg_value(res, r, "current_calls") ? pfg_value(res, r, "current_calls") : "-");
+			html_cell(out, "num", b.data);
+			buf_free(&b);
+			html_cell(out, NULL, pfg_value(res, r, "test"));
+			html_cell(out, "num", pfg_value(res, r, "confidence"));
+			html_cell(out, NULL, pfg_value(res, r, "message"));
+			html_query_cell(out, pfg_value(res, r, "query"));
+			buf_puts(out, "</tr>\n");
+		}
+		buf_puts(out, "</tbody></table></div>\n");
+	}
+	buf_puts(out, "</section>\n");
+
+	res = ck->news;
+	buf_printf(out, "<section id=\"new\">\n<h2>New statements, not in the baseline (%d)</h2>\n",
+			   PQntuples(res));
+	if (PQntuples(res) > 0)
+	{
+		buf_puts(out, "<details><summary>Show them (information: they do not fail the check)</summary>\n"
+				 "<div class=\"scroll\"><table class=\"new\">\n<thead><tr><th>fingerprint</th>"
+				 "<th class=\"num\">calls</th><th class=\"num\">mean</th><th>query</th></tr></thead>\n<tbody>\n");
+		for (r = 0; r < PQntuples(res); r++)
+		{
+			PfgBuf		b;
+
+			buf_puts(out, "<tr>");
+			html_cell(out, "fp", pfg_value(res, r, "fingerprint"));
+			html_cell(out, "num", pfg_value(res, r, "calls"));
+			buf_init(&b);
+			format_duration_str(&b, pfg_value(res, r, "mean_exec_time"));
+			html_cell(out, "num", b.data);
+			buf_free(&b);
+			html_query_cell(out, pfg_value(res, r, "query"));
+			buf_puts(out, "</tr>\n");
+		}
+		buf_puts(out, "</tbody></table></div>\n</details>\n");
+	}
+	buf_puts(out, "</section>\n");
+}
+
+/*
+ * print_html
+ *		check --format html: the verdict, the violations, regressions and
+ *		new statements, then one section per statement checked against the
+ *		baseline (its histogram now over the baseline's, their p95s, the
+ *		verdict and the test) and per statement that broke its budget, with
+ *		its latest captured plan; the N+1 and sequential-scan events.
+ */
+static void
+print_html(const Check *ck)
+{
+	PfgBuf		out,
+				b,
+				arr;
+	PGresult   *hists = NULL;
+	const char *params[1];
+	int			i,
+				n = 0;
+
+	/* the histograms now of the statements that get a plot */
+	buf_init(&arr);
+	buf_putc(&arr, '{');
+	for (i = 0; i < ck->nstmts; i++)
+	{
+		const CheckStmt *s = &ck->stmts[i];
+
+		if (s->current && (s->in_baseline || stmt_value(ck->violations, s, "fingerprint")))
+			buf_printf(&arr, "%s%s", n++ ? "," : "", s->fingerprint);
+	}
+	buf_putc(&arr, '}');
+	params[0] = arr.data;
+	hists = pfg_query("SELECT s.fingerprint::text AS fingerprint, s.latency_hist::text AS hist,"
+					  " s.p50_exec_time, s.p95_exec_time, s.p99_exec_time, s.calls"
+					  " FROM perfguard.statements_internal(true) s"
+					  " WHERE s.fingerprint = ANY ($1::bigint[])", 1, params);
+
+	buf_init(&out);
+	buf_init(&b);
+	buf_printf(&b, "perfguard check: %s", PQdb(pfg_conn));
+	html_begin(&out, b.data);
+	html_meta_line(&out);
+	buf_reset(&b);
+	summary(ck, &b);
+	buf_printf(&out, "<p class=\"verdict %s\">%s: ", failed(ck) ? "failed" : "ok",
+			   failed(ck) ? "FAILED" : "OK");
+	html_text(&out, b.data);
+	buf_puts(&out, "</p>\n</header>\n");
+
+	html_violations(&out, ck->violations);
+	if (ck->with_baseline)
+		html_regressions(ck, &out);
+
+	buf_puts(&out, "<section id=\"plots\">\n<h2>Statements checked</h2>\n");
+	if (ck->with_baseline)
+		buf_puts(&out, "<p class=\"legend\">Each statement run now and in the baseline:"
+				 "<span style=\"background:#2b6cb0\"></span>now"
+				 "<span style=\"background:#fbd3bd;border:1px solid #c05621\"></span>baseline"
+				 " (share of each side's calls per latency bucket).</p>\n");
+	for (i = 0; i < ck->nstmts; i++)
+	{
+		const CheckStmt *s = &ck->stmts[i];
+		PfgHist		cur,
+					base;
+		double		cp[3],
+					bp[3];
+		bool		violated = stmt_value(ck->violations, s, "fingerprint") != NULL;
+		bool		regressed;
+		const char *base_calls = stmt_value(ck->baseline_stmts, s, "base_calls");
+		const char *calls = stmt_value(hists, s, "calls");
+
+		if (!s->current || !(s->in_baseline || violated))
+			continue;
+		hist_parse(&cur, stmt_value(hists, s, "hist"));
+		cp[0] = ms_of(stmt_value(hists, s, "p50_exec_time"));
+		cp[1] = ms_of(stmt_value(hists, s, "p95_exec_time"));
+		cp[2] = ms_of(stmt_value(hists, s, "p99_exec_time"));
+		hist_parse(&base, s->in_baseline ? stmt_value(ck->baseline_stmts, s, "latency_histogram") : NULL);
+		bp[0] = ms_of(stmt_value(ck->baseline_stmts, s, "base_p50"));
+		bp[1] = ms_of(stmt_value(ck->baseline_stmts, s, "base_p95"));
+		bp[2] = ms_of(stmt_value(ck->baseline_stmts, s, "base_p99"));
+
+		buf_puts(&out, "<article class=\"stmt\" id=\"s");
+		html_attr(&out, s->fingerprint);
+		buf_puts(&out, "\" data-fingerprint=\"");
+		html_attr(&out, s->fingerprint);
+		buf_puts(&out, "\">\n<h3>fingerprint ");
+		html_text(&out, s->fingerprint);
+		buf_puts(&out, "</h3>\n<pre class=\"query\">");
+		html_text(&out, s->query ? s->query : "<insufficient privilege>");
+		buf_puts(&out, "</pre>\n<p class=\"verdict-line\">");
+
+		/* the verdict, and the test behind it */
+		buf_reset(&b);
+		regressed = ck->with_baseline && verdict_items(&b, s, ck->regressions, "kind", true) > 0;
+		if (regressed)
+		{
+			buf_puts(&out, "<span class=\"bad\">Regressed:</span> ");
+			html_text(&out, b.data);
+			buf_puts(&out, ". ");
+		}
+		else if (s->in_baseline)
+		{
+			long long	nb = base_calls ? strtoll(base_calls, NULL, 10) : 0;
+			long long	nc = calls ? strtoll(calls, NULL, 10) : 0;
+
+			buf_puts(&out, "<span class=\"good\">No regression.</span> ");
+			if (nb < 30 || nc < 30)
+				buf_printf(&out, "Latency not compared: fewer than 30 calls on a side (baseline %lld, now %lld); "
+						   "the exact kinds (rows, blocks and calls per transaction, plan shape, sequential scans, N+1) were. ",
+						   nb, nc);
+			else
+				buf_puts(&out, "Latency: Welch&rsquo;s t-test on the mean and a z-test on the share of calls above the baseline&rsquo;s p95, "
+						 "one-sided at 99% confidence, for a change of 20% or more; rows, blocks and calls per transaction, plan shape, "
+						 "sequential scans and N+1 exactly. ");
+		}
+		buf_reset(&b);
+		if (verdict_items(&b, s, ck->violations, "limit_name", false) > 0)
+		{
+			buf_puts(&out, "<span class=\"bad\">Over budget:</span> ");
+			html_text(&out, b.data);
+			buf_puts(&out, ".");
+		}
+		else
+			buf_puts(&out, "Within budget.");
+		buf_puts(&out, "</p>\n<dl>");
+		{
+			static const char *const names[] = {"p50", "p95", "p99"};
+			int			k;
+
+			buf_puts(&out, "<div><dt>calls</dt><dd>");
+			html_text(&out, calls);
+			if (s->in_baseline)
+			{
+				buf_puts(&out, " (baseline ");
+				html_text(&out, base_calls);
+				buf_puts(&out, ")");
+			}
+			buf_puts(&out, "</dd></div>");
+			for (k = 0; k < 3; k++)
+			{
+				buf_printf(&out, "<div><dt>%s</dt><dd>", names[k]);
+				buf_reset(&b);
+				format_duration(&b, cp[k]);
+				html_text(&out, b.data);
+				if (s->in_baseline && bp[k] >= 0)
+				{
+					buf_reset(&b);
+					format_duration(&b, bp[k]);
+					buf_puts(&out, " (baseline ");
+					html_text(&out, b.data);
+					buf_puts(&out, ")");
+				}
+				buf_puts(&out, "</dd></div>");
+			}
+		}
+		buf_puts(&out, "</dl>\n<figure>\n");
+		buf_reset(&b);
+		buf_printf(&b, "Latency histogram of statement %s%s", s->fingerprint,
+				   base.present ? ", now over the baseline" : "");
+		html_svg_histogram(&out, b.data, &cur, cp, s->in_baseline ? &base : NULL, bp);
+		buf_puts(&out, "<figcaption>");
+		if (s->in_baseline && !base.present)
+			buf_puts(&out, "The baseline has no histogram for this statement. ");
+		buf_puts(&out, "p50, p95 and p99 of now marked");
+		if (base.present)
+			buf_puts(&out, "; the baseline&rsquo;s p95 dashed");
+		buf_puts(&out, ".</figcaption>\n</figure>\n");
+		html_plan(&out, s->plan, s->plan_kind, s->plan_event);
+		buf_puts(&out, "</article>\n");
+	}
+	buf_puts(&out, "</section>\n");
+	html_events(&out);
+	html_end(&out);
+	out_puts(out.data);
+	buf_free(&out);
+	buf_free(&b);
+	buf_free(&arr);
+	PQclear(hists);
+}
+
 /*
  * cmd_check
  *		perfguard check [--baseline NAME | --baseline-file FILE]
@@ -826,6 +1143,9 @@ cmd_check(const PfgOptions *opts)
 			break;
 		case PFG_FORMAT_MARKDOWN:
 			print_markdown(&ck);
+			break;
+		case PFG_FORMAT_HTML:
+			print_html(&ck);
 			break;
 	}
 

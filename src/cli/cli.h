@@ -48,7 +48,8 @@ typedef enum PfgFormat
 	PFG_FORMAT_TEXT,
 	PFG_FORMAT_JSON,
 	PFG_FORMAT_JUNIT,
-	PFG_FORMAT_MARKDOWN
+	PFG_FORMAT_MARKDOWN,
+	PFG_FORMAT_HTML
 } PfgFormat;
 
 /* Everything the command line can say, after parsing. */
@@ -68,7 +69,7 @@ typedef struct PfgOptions
 	const char *baseline_file;	/* check --baseline-file */
 	int			top;			/* report --top */
 	const char *sort;			/* report --sort */
-	const char *output;			/* baseline export -o */
+	const char *output;			/* baseline export, report, check -o */
 	const char *name;			/* baseline import --name */
 	bool		replace;		/* baseline save/import --replace */
 	bool		current;		/* baseline export --current */
@@ -141,6 +142,7 @@ extern void out_write(const char *s, size_t n);
 extern void out_puts(const char *s);
 extern void out_putc(char c);
 extern void out_printf(const char *fmt,...) PFG_PRINTF(1, 2);
+extern void out_capture(PfgBuf *buf);
 extern void pfg_finish_output(void);
 
 /* format.c */
@@ -178,6 +180,39 @@ extern void table_add_row(PfgTable *t, char **cells);
 extern void table_print_text(const PfgTable *t, const char *indent);
 extern void table_print_markdown(const PfgTable *t);
 extern void table_free(PfgTable *t);
+
+/* html.c: the HTML format of report and check */
+#define PFG_HIST_NBUCKETS	264		/* the server's latency histogram */
+typedef struct PfgHist
+{
+	bool		present;
+	double		total;
+	double		counts[PFG_HIST_NBUCKETS];
+} PfgHist;
+
+extern void hist_parse(PfgHist *h, const char *text);
+extern void html_text(PfgBuf *out, const char *s);
+extern void html_attr(PfgBuf *out, const char *s);
+extern void html_begin(PfgBuf *out, const char *title);
+extern void html_meta_line(PfgBuf *out);
+extern void html_end(PfgBuf *out);
+extern void html_svg_histogram(PfgBuf *out, const char *label, const PfgHist *cur,
+							   const double cur_p[3], const PfgHist *base,
+							   const double base_p[3]);
+extern void html_query_cell(PfgBuf *out, const char *query);
+extern void html_cell(PfgBuf *out, const char *cls, const char *text);
+extern void html_plan(PfgBuf *out, const char *plan, const char *kind,
+					  const char *event_id);
+extern void html_violations(PfgBuf *out, const PGresult *res);
+extern void html_events(PfgBuf *out);
+extern void html_report(const PfgOptions *opts, const PGresult *res,
+						long total_statements, const char *sort_desc);
+
+/* check.c, commands.c: shared by the formats */
+extern void format_measure(PfgBuf *out, const char *what, const char *value);
+extern void format_change(PfgBuf *out, const char *kind, const char *before,
+						  const char *after);
+extern void report_flags(PfgBuf *out, const PGresult *res, int row);
 
 /* commands */
 extern int	cmd_check(const PfgOptions *opts);

@@ -69,12 +69,12 @@ positive(const PGresult *res, int row, const char *column)
 }
 
 /*
- * flags
+ * report_flags
  *		What the detectors flagged about a statement: "seqscan", "N+1",
  *		"row-by-row", comma-separated.
  */
-static void
-flags(PfgBuf *out, const PGresult *res, int row)
+void
+report_flags(PfgBuf *out, const PGresult *res, int row)
 {
 	size_t		start = out->len;
 
@@ -141,6 +141,8 @@ cmd_report(const PfgOptions *opts)
 		out_puts(out.data);
 		buf_free(&out);
 	}
+	else if (opts->format == PFG_FORMAT_HTML)
+		html_report(opts, res, total_statements, sort_desc);
 	else if (opts->format == PFG_FORMAT_JUNIT)
 	{
 		PfgBuf		out;
@@ -179,7 +181,7 @@ cmd_report(const PfgOptions *opts)
 			buf_puts(&stats, ", blocks/call ");
 			format_number(&stats, pfg_value(res, r, "blocks_per_call"));
 			buf_puts(&stats, ", flags ");
-			flags(&stats, res, r);
+			report_flags(&stats, res, r);
 			if (stats.data[stats.len - 1] == ' ')
 				buf_puts(&stats, "none");
 			buf_puts(&out, "    <testcase classname=\"perfguard.statements\" name=\"");
@@ -221,7 +223,7 @@ cmd_report(const PfgOptions *opts)
 			cells[6] = cell_number(pfg_value(res, r, "rows_per_call"));
 			cells[7] = cell_number(pfg_value(res, r, "blocks_per_call"));
 			buf_init(&b);
-			flags(&b, res, r);
+			report_flags(&b, res, r);
 			cells[8] = b.data;
 			cells[9] = cell_query(pfg_value(res, r, "query"), opts->format);
 			table_add_row(&t, cells);

@@ -126,8 +126,8 @@ typedef struct PfgCommand
 } PfgCommand;
 
 static const PfgCommand commands[] = {
-	{"check", 0, 0, "", F_FORMAT | F_BASELINE | F_BASELINE_FILE | F_VERBOSE, "tjum", cmd_check},
-	{"report", 0, 0, "", F_FORMAT | F_TOP | F_SORT, "tjum", cmd_report},
+	{"check", 0, 0, "", F_FORMAT | F_BASELINE | F_BASELINE_FILE | F_VERBOSE | F_OUTPUT, "tjumh", cmd_check},
+	{"report", 0, 0, "", F_FORMAT | F_TOP | F_SORT | F_OUTPUT, "tjumh", cmd_report},
 	{"baseline save", 1, 1, " NAME", F_REPLACE, "t", cmd_baseline},
 	{"baseline export", 0, 1, " NAME", F_OUTPUT | F_CURRENT, "t", cmd_baseline},
 	{"baseline import", 1, 1, " FILE", F_NAME | F_REPLACE, "t", cmd_baseline},
@@ -158,15 +158,16 @@ usage(void)
 			   "  events                  recent events: slow plans, sequential scans, N+1, ...\n"
 			   "  reset                   forget the statistics of every statement\n");
 	out_printf("\nCommand options:\n"
-			   "  --format=FORMAT         text (default), json, junit or markdown\n"
-			   "                          (check and report: all four; baseline list, events:\n"
+			   "  --format=FORMAT         text (default), json, junit, markdown or html\n"
+			   "                          (check and report: all five; baseline list, events:\n"
 			   "                          text, json, markdown)\n"
 			   "  --baseline=NAME         check: compare with the stored baseline NAME\n"
 			   "  --baseline-file=FILE    check: compare with the baseline document in FILE\n"
 			   "  -v, --verbose           check: show captured plans; events: show plans in full\n"
 			   "  --top=N                 report: show N statements (default 20)\n"
 			   "  --sort=KEY              report: order by total (default), mean, p95 or calls\n"
-			   "  -o, --output=FILE       baseline export: write to FILE, not standard output\n"
+			   "  -o, --output=FILE       baseline export, report, check: write to FILE, not\n"
+			   "                          standard output (whole or not at all)\n"
 			   "  --current               baseline export: the current statistics\n"
 			   "  --name=NAME             baseline import: store under NAME, not the file's name\n"
 			   "  --replace               baseline save, import: replace a baseline of that name\n"
@@ -241,7 +242,9 @@ parse_format(const char *value, char *letter)
 		return *letter = 'u', PFG_FORMAT_JUNIT;
 	if (strcmp(value, "markdown") == 0)
 		return *letter = 'm', PFG_FORMAT_MARKDOWN;
-	usage_error("invalid value \"%s\" for option --format: text, json, junit or markdown",
+	if (strcmp(value, "html") == 0)
+		return *letter = 'h', PFG_FORMAT_HTML;
+	usage_error("invalid value \"%s\" for option --format: text, json, junit, markdown or html",
 				value);
 }
 
@@ -634,7 +637,7 @@ main(int argc, char **argv)
 	if ((given & F_FORMAT) && strchr(cmd->formats, format_letter) == NULL)
 		usage_error("%s has no %s format", cmd->name,
 					format_letter == 'j' ? "json" : format_letter == 'u' ? "junit" :
-					format_letter == 'm' ? "markdown" : "text");
+					format_letter == 'm' ? "markdown" : format_letter == 'h' ? "html" : "text");
 	if (opts.baseline && opts.baseline_file)
 		usage_error("options --baseline and --baseline-file cannot be used together");
 	if (strcmp(cmd->name, "baseline export") == 0 &&
@@ -644,7 +647,20 @@ main(int argc, char **argv)
 	connect_db(&opts);
 	untrack_self();
 	check_extension();
-	c = cmd->run(&opts);
+	if (opts.output && cmd->run != cmd_baseline && strcmp(opts.output, "-") != 0)
+	{
+		/* report, check -o FILE: the whole output, then the file at once */
+		PfgBuf		doc;
+
+		buf_init(&doc);
+		out_capture(&doc);
+		c = cmd->run(&opts);
+		out_capture(NULL);
+		pfg_write_file(opts.output, doc.data);
+		buf_free(&doc);
+	}
+	else
+		c = cmd->run(&opts);
 	pfg_finish_output();
 	pfg_exit(c);
 }

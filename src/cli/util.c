@@ -29,6 +29,9 @@ PGconn	   *pfg_conn = NULL;
 /* set by pfg_finish_output(): stdout is closed, nothing may touch it */
 static bool stdout_closed = false;
 
+/* while set (out_capture()), out_*() append here instead of writing */
+static PfgBuf *captured = NULL;
+
 /* a stored baseline, by name */
 const PfgHint pfg_hints_baseline_name[] = {
 	{"42704", "perfguard baseline list shows the stored baselines."},
@@ -491,8 +494,22 @@ output_failed(void)
 void
 out_write(const char *s, size_t n)
 {
-	if (n > 0 && fwrite(s, 1, n, stdout) != n)
+	if (captured)
+		buf_putn(captured, s, n);
+	else if (n > 0 && fwrite(s, 1, n, stdout) != n)
 		output_failed();
+}
+
+/*
+ * out_capture
+ *		From now on, what out_*() write goes to buf (NULL: to standard
+ *		output again): a command's output meant for a file (-o), which
+ *		pfg_write_file() then writes whole or not at all.
+ */
+void
+out_capture(PfgBuf *buf)
+{
+	captured = buf;
 }
 
 void
@@ -504,7 +521,9 @@ out_puts(const char *s)
 void
 out_putc(char c)
 {
-	if (putchar((unsigned char) c) == EOF)
+	if (captured)
+		buf_putc(captured, c);
+	else if (putchar((unsigned char) c) == EOF)
 		output_failed();
 }
 
@@ -515,7 +534,13 @@ out_printf(const char *fmt,...)
 	int			n;
 
 	va_start(ap, fmt);
-	n = vprintf(fmt, ap);
+	if (captured)
+	{
+		buf_vprintf(captured, fmt, ap);
+		n = 0;
+	}
+	else
+		n = vprintf(fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		output_failed();
