@@ -26,7 +26,7 @@ OBJS         = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 DATA         = $(wildcard sql/perfguard--*.sql)
 PGFILEDESC   = "perfguard - query performance gate"
 
-REGRESS      = setup guc stats fingerprint identity hardening floors nesting privileges roles capture seqscan events nplusone budgets baselines latency arguments documents failures upgrade
+REGRESS      = setup guc stats fingerprint identity hardening floors nesting privileges roles capture seqscan events nplusone budgets baselines latency arguments documents failures metrics upgrade
 REGRESS_OPTS = --inputdir=test --temp-config=$(srcdir)/test/perfguard.conf \
                --temp-instance=./tmp_check_regress
 ISOLATION    = concurrent_update reset_while_tracking budget_cache failures_locks
