@@ -56,7 +56,7 @@ pgregress:
 	bash test/pgregress.sh
 
 # PGXN wants one zip whose files are under perfguard-<version>/.  Its
-# version is META.json's (test/t/150_pgxn_meta.pl checks that it is
+# version is META.json's (test/t/180_pgxn_meta.pl checks that it is
 # perfguard.control's default_version).
 PFG_DIST_VERSION = $(shell perl -MJSON::PP -e 'local $$/; open my $$f, "<", "META.json" or die; print decode_json(<$$f>)->{version}')
 PFG_DIST = perfguard-$(PFG_DIST_VERSION)

@@ -1607,7 +1607,9 @@ RETURNS TABLE (database name, username name, fingerprint text, query text,
                shared_blks_read_total bigint,
                seq_scans_total bigint,
                n_plus_one_total bigint,
-               row_by_row_dml_total bigint)
+               row_by_row_dml_total bigint,
+               failed_calls_total bigint,
+               failed_exec_seconds_total double precision)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1639,7 +1641,9 @@ BEGIN
                sum(s.shared_blks_read)::bigint AS blks_read,
                sum(s.seq_scans)::bigint AS seq_scans,
                sum(s.n_plus_one)::bigint AS n_plus_one,
-               sum(s.row_by_row_dml)::bigint AS row_by_row_dml
+               sum(s.row_by_row_dml)::bigint AS row_by_row_dml,
+               sum(s.failed_calls)::bigint AS failed_calls,
+               sum(s.failed_exec_time) AS failed_ms
           FROM perfguard.stats_internal(true) s
          GROUP BY s.dbid, s.userid, s.fingerprint
          ORDER BY total_ms DESC, s.dbid, s.userid, s.fingerprint
@@ -1656,7 +1660,8 @@ BEGIN
            CASE WHEN g.calls > 0 THEN g.total_ms / g.calls / 1000 END,
            g.p50_ms / 1000, g.p95_ms / 1000, g.p99_ms / 1000,
            g.rows, g.blks_hit, g.blks_read,
-           g.seq_scans, g.n_plus_one, g.row_by_row_dml
+           g.seq_scans, g.n_plus_one, g.row_by_row_dml,
+           g.failed_calls, g.failed_ms / 1000
       FROM g
       LEFT JOIN pg_catalog.pg_database d ON d.oid = g.dbid
       LEFT JOIN pg_catalog.pg_roles r ON r.oid = g.userid
@@ -1675,7 +1680,7 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT k.kind, count(e.kind)
-      FROM (VALUES ('slow_plan'), ('seq_scan'), ('n_plus_one'), ('row_by_row_dml')) AS k(kind)
+      FROM (VALUES ('slow_plan'), ('seq_scan'), ('n_plus_one'), ('row_by_row_dml'), ('failed')) AS k(kind)
       LEFT JOIN perfguard.events_internal() e ON e.kind = k.kind
      GROUP BY k.kind
      ORDER BY k.kind;

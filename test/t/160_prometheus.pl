@@ -154,7 +154,8 @@ for my $row (split /\n/, $node->safe_psql('postgres', q{
 	       max(s.p50_exec_time) / 1000, max(s.p95_exec_time) / 1000, max(s.p99_exec_time) / 1000,
 	       sum(s.rows), sum(s.shared_blks_hit), sum(s.shared_blks_read),
 	       sum(s.seq_scans), sum(s.n_plus_one), sum(s.row_by_row_dml),
-	       left(regexp_replace(max(s.query), '\s+', ' ', 'g'), 60)
+	       left(regexp_replace(max(s.query), '\s+', ' ', 'g'), 60),
+	       sum(s.failed_calls), sum(s.failed_exec_time) / 1000
 	  FROM perfguard.stats s
 	  JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
 	 GROUP BY 1, 2, 3 ORDER BY sum(s.total_exec_time) DESC LIMIT 20}))
@@ -176,6 +177,8 @@ for my $row (split /\n/, $node->safe_psql('postgres', q{
 		n_plus_one_total => $f[12],
 		row_by_row_dml_total => $f[13],
 		query => $f[14],
+		failed_calls_total => $f[15],
+		failed_exec_seconds_total => $f[16],
 		mean_exec_seconds => $f[3] > 0 ? $f[4] / $f[3] : undef,
 	};
 }
@@ -313,7 +316,7 @@ cmp_ok($np->[1], '>', 0, 'the N+1 pattern is counted');
 
 # events per kind
 my %events = map { split /\|/ } split /\n/, $node->safe_psql('postgres',
-	q{SELECT k, count(e.kind) FROM unnest(ARRAY['slow_plan', 'seq_scan', 'n_plus_one', 'row_by_row_dml']) k
+	q{SELECT k, count(e.kind) FROM unnest(ARRAY['slow_plan', 'seq_scan', 'n_plus_one', 'row_by_row_dml', 'failed']) k
 	    LEFT JOIN perfguard.events e ON e.kind = k GROUP BY k});
 my %scraped_events = map { $_->[0]{kind} => $_->[1] } @{ $m->{perfguard_events_stored}{samples} };
 is_deeply(\%scraped_events, \%events, 'perfguard_events_stored: every kind, as perfguard.events counts them');
