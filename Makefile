@@ -9,9 +9,9 @@
 #                         build, and run the demo on a throwaway cluster
 #   make test             fresh Debian 12 as root: install what is missing,
 #                         build, and run the whole test suite against
-#                         PostgreSQL 15; with PERFGUARD_PG18=1 against a
-#                         PostgreSQL 18 built once from Debian's source
-#                         package (test/pg18.sh) as well
+#                         PostgreSQL 15, then against a PostgreSQL 18
+#                         built once from Debian's source package
+#                         (test/pg18.sh); PERFGUARD_PG18=0 skips 18
 #   make pgregress        fresh Debian 12 as root: run PostgreSQL's own
 #                         regression suite with and without perfguard
 #                         preloaded, and compare what the client saw

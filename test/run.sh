@@ -5,8 +5,8 @@
 #   3. run, as the postgres user in a copy of the tree, the histogram unit
 #      test, the pg_regress tests, the isolation tests and the TAP tests,
 #      each kind against its own temporary cluster with perfguard preloaded.
-# This is done against PostgreSQL 15 ($PG_BINDIR, test/common.sh) and, when
-# PERFGUARD_PG18=1, again against PostgreSQL 18 (test/pg18.sh builds it
+# This is done against PostgreSQL 15 ($PG_BINDIR, test/common.sh) and, unless
+# PERFGUARD_PG18=0, again against PostgreSQL 18 (test/pg18.sh builds it
 # once from Debian's source package and caches it; PG18_BINDIR names
 # another installation instead).  The PostgreSQL 18 run also runs the TAP
 # test that checks a PostgreSQL 15 server's baseline on a PostgreSQL 18
@@ -124,7 +124,7 @@ run_suite() {
 pg15_bindir=$PG_BINDIR
 run_suite "$pg15_bindir"
 
-if [ "${PERFGUARD_PG18:-0}" = 1 ]; then
+if [ "${PERFGUARD_PG18:-1}" = 1 ]; then
     pg18_bindir=${PG18_BINDIR:-}
     if [ -z "$pg18_bindir" ]; then
         pg18_bindir=$(bash test/pg18.sh | tail -1) || pg18_bindir=
