@@ -90,7 +90,9 @@ BEGIN
 END $$;
 SET perfguard.track = 'all';
 SELECT perfguard.reset() >= 0 AS reset;
+\set SHOW_CONTEXT never
 SELECT fail_divide(0);
+\set SHOW_CONTEXT errors
 SELECT * FROM fail_row('%FROM fail_t WHERE v / d > $1%');
 SELECT * FROM fail_row('SELECT fail_divide($1)');
 
