@@ -1672,22 +1672,32 @@ $$;
 COMMENT ON FUNCTION metrics_statements(integer, boolean) IS
     'perfguard metrics for Prometheus: the top statements of the cluster by total time (1 to 1000), per database, user and fingerprint; the query text only with with_query, for superusers and members of pg_read_all_stats';
 
--- Events stored now, per kind (every kind, 0 included, so that the series
--- exist before the first event).
+-- Events dropped to make room in the store, per kind, since the last
+-- reset_events() of all kinds (or of that kind).
+CREATE FUNCTION event_drops(OUT kind text, OUT dropped bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'perfguard_event_drops'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION event_drops() IS
+    'perfguard events dropped to make room in the event store, per kind';
+
+-- Events stored now and dropped so far, per kind (every kind, 0 included,
+-- so that the series exist before the first event).
 CREATE FUNCTION metrics_events()
-RETURNS TABLE (kind text, stored bigint)
+RETURNS TABLE (kind text, stored bigint, dropped bigint)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-    SELECT k.kind, count(e.kind)
-      FROM (VALUES ('slow_plan'), ('seq_scan'), ('n_plus_one'), ('row_by_row_dml'), ('failed')) AS k(kind)
-      LEFT JOIN perfguard.events_internal() e ON e.kind = k.kind
-     GROUP BY k.kind
-     ORDER BY k.kind;
+    SELECT d.kind, count(e.kind), d.dropped
+      FROM perfguard.event_drops() d
+      LEFT JOIN perfguard.events_internal() e ON e.kind = d.kind
+     GROUP BY d.kind, d.dropped
+     ORDER BY d.kind;
 END;
 
 COMMENT ON FUNCTION metrics_events() IS
-    'perfguard metrics for Prometheus: events in the store now, per kind';
+    'perfguard metrics for Prometheus: events in the store now, and dropped to make room, per kind';
 
 -- Budget violations of the current database, per budget (a statement's
 -- own, by its fingerprint, or "default") and limit: how many statements

@@ -55,7 +55,8 @@
 
 #define PFG_EVENTS_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/perfguard_events.stat"
 #define PFG_EVENTS_MAGIC	0x50464745	/* "PFGE" */
-#define PFG_EVENTS_FORMAT	2	/* 2: details in three parts */
+#define PFG_EVENTS_FORMAT	3	/* 2: details in three parts; 3: drops per
+								 * kind */
 
 #define PFG_EVENTS_COLS		13
 
@@ -120,6 +121,9 @@ typedef struct PfgEventsShared
 	int64		count;			/* events stored */
 	int64		next_id;		/* id of the next event */
 	int64		dropped;		/* events dropped to make room */
+	int64		dropped_kind[PFG_EVENT_KIND_MAX + 1];	/* the same per kind
+														 * (0: of no kind
+														 * known any more) */
 	char		buf[FLEXIBLE_ARRAY_MEMBER];
 } PfgEventsShared;
 
@@ -132,6 +136,7 @@ typedef struct PfgEventsDumpHeader
 	int64		count;
 	int64		next_id;
 	int64		dropped;
+	int64		dropped_kind[PFG_EVENT_KIND_MAX + 1];
 } PfgEventsDumpHeader;
 
 static PfgEventsShared *pfg_events = NULL;
@@ -144,6 +149,7 @@ static const char *const kind_names[] = {
 
 PG_FUNCTION_INFO_V1(perfguard_events);
 PG_FUNCTION_INFO_V1(perfguard_reset_events);
+PG_FUNCTION_INFO_V1(perfguard_event_drops);
 
 const char *
 pfg_event_kind_name(PfgEventKind kind)
@@ -191,6 +197,7 @@ drop_oldest(void)
 	{
 		pfg_events->count--;
 		pfg_events->dropped++;
+		pfg_events->dropped_kind[rec->kind <= PFG_EVENT_KIND_MAX ? rec->kind : 0]++;
 	}
 	pfg_events->head += rec->size;
 }
@@ -572,12 +579,17 @@ load_events(void)
 		if (rec->size <= rec_max())
 			store_record(rec);
 		else
+		{
 			pfg_events->dropped++;
+			pfg_events->dropped_kind[rec->kind <= PFG_EVENT_KIND_MAX ? rec->kind : 0]++;
+		}
 		pos += rec->size;
 	}
 	/* a smaller store than before may have dropped some just now */
 	pfg_events->next_id = hdr.next_id;
 	pfg_events->dropped += hdr.dropped;
+	for (int k = 0; k <= PFG_EVENT_KIND_MAX; k++)
+		pfg_events->dropped_kind[k] += Max(hdr.dropped_kind[k], 0);
 	pfree(buf);
 	unlink(PFG_EVENTS_FILE);
 }
@@ -605,6 +617,7 @@ write_events(int code, Datum arg)
 	hdr.count = pfg_events->count;
 	hdr.next_id = pfg_events->next_id;
 	hdr.dropped = pfg_events->dropped;
+	memcpy(hdr.dropped_kind, pfg_events->dropped_kind, sizeof(hdr.dropped_kind));
 
 	pfg_dump_begin(&w, PFG_EVENTS_FILE);
 	pfg_dump_write(&w, &hdr, sizeof(hdr));
@@ -674,6 +687,7 @@ pfg_events_shmem_startup(void)
 		pfg_events->count = 0;
 		pfg_events->next_id = 1;
 		pfg_events->dropped = 0;
+		memset(pfg_events->dropped_kind, 0, sizeof(pfg_events->dropped_kind));
 	}
 	LWLockRelease(AddinShmemInitLock);
 
@@ -906,6 +920,7 @@ perfguard_reset_events(PG_FUNCTION_ARGS)
 		pfg_events->head = pfg_events->tail = 0;
 		pfg_events->count = 0;
 		pfg_events->dropped = 0;
+		memset(pfg_events->dropped_kind, 0, sizeof(pfg_events->dropped_kind));
 	}
 	else
 	{
@@ -921,6 +936,8 @@ perfguard_reset_events(PG_FUNCTION_ARGS)
 			pos += rec->size;
 		}
 		pfg_events->count -= removed;
+		pfg_events->dropped -= pfg_events->dropped_kind[kind];
+		pfg_events->dropped_kind[kind] = 0;
 	}
 	LWLockRelease(pfg_events->lock);
 
@@ -975,4 +992,32 @@ pfg_json_bool(StringInfo buf, const char *key, bool value)
 {
 	pfg_json_key(buf, key);
 	appendStringInfoString(buf, value ? "true" : "false");
+}
+
+/*
+ * perfguard_event_drops
+ *		Events dropped to make room, per kind (every kind, 0 included), in
+ *		the order of the kinds.
+ */
+Datum
+perfguard_event_drops(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		dropped[PFG_EVENT_KIND_MAX + 1];
+
+	pfg_check_loaded();
+	pfg_init_materialized_srf(fcinfo);
+	LWLockAcquire(pfg_events->lock, LW_SHARED);
+	memcpy(dropped, pfg_events->dropped_kind, sizeof(dropped));
+	LWLockRelease(pfg_events->lock);
+	for (int k = 1; k <= PFG_EVENT_KIND_MAX; k++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = CStringGetTextDatum(kind_names[k]);
+		values[1] = Int64GetDatum(dropped[k]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -125,7 +125,7 @@ sub stats_build
 	return $out . pack('V', crc32c($out));
 }
 
-# The events file (src/events.c): a 40-byte header (magic, format,
+# The events file (src/events.c): an 88-byte header (magic, format,
 # pg_major, rec_fixed: uint32 each; count, next_id, dropped: int64 each),
 # then each record: a fixed part of rec_fixed bytes (uint32 size at 0,
 # int16 kind at 4, int64 id at 8, int64 time at 16, uint32 dbid at 24,
@@ -133,7 +133,7 @@ sub stats_build
 # private_len and constants_len at 64..83), its five strings, each
 # followed by a NUL, and
 # zeros up to a multiple of 8 bytes; then the CRC.
-my $EVENTS_HEADER = 40;
+my $EVENTS_HEADER = 88;
 
 sub events_header
 {

@@ -157,6 +157,7 @@ my @need = (
 	q{SELECT perfguard.info()},
 	q{SELECT perfguard.reset()},
 	q{SELECT perfguard.reset_events()},
+	q{SELECT count(*) FROM perfguard.event_drops()},
 	q{SELECT count(*) FROM perfguard.violations()},
 	q{SELECT count(*) FROM perfguard.metrics_statements()},
 	q{SELECT count(*) FROM perfguard.metrics_events()},

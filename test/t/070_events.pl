@@ -33,14 +33,15 @@ use PerfguardDump;
 # Helpers
 #
 
-# The events file's layout (src/events.c): a 40-byte header (magic, format,
-# pg_major, rec_fixed: uint32 each; count, next_id, dropped: int64 each),
+# The events file's layout (src/events.c): an 88-byte header (magic, format,
+# pg_major, rec_fixed: uint32 each; count, next_id, dropped: int64 each;
+# dropped per kind: 6 int64),
 # then each record (a fixed part of rec_fixed bytes: uint32 size, int16
 # kind, int16 plan_format, int64 id, ..., int32 encoding at 56, ..., int32
 # query_len, plan_len, detail_len, private_len, constants_len at 64..83;
 # then its five NUL-terminated strings, the whole MAXALIGNed), then a CRC-32C of all that
 # precedes it.  Little-endian on the machines this runs on.
-my $EHDR = 40;
+my $EHDR = 88;
 
 sub eheader
 {
@@ -212,6 +213,12 @@ is($small->safe_psql('postgres', q{SELECT perfguard.reset_events('seq_scan')}),
 	'2', 'store: reset_events(\'seq_scan\') removes them');
 my $small_before = $small->safe_psql('postgres', $events_sql);
 my $small_info   = info_of($small);
+my $drops_sql = q{SELECT string_agg(kind || '=' || dropped, ',' ORDER BY kind) FROM perfguard.event_drops()};
+my $small_drops = $small->safe_psql('postgres', $drops_sql);
+is($small->safe_psql('postgres',
+		q{SELECT (SELECT sum(dropped) FROM perfguard.event_drops()) = events_dropped
+		        AND events_dropped > 0 FROM perfguard.info()}),
+	't', 'store: event_drops() gives the events dropped per kind, adding up to info()\'s');
 $small->stop;
 ok(-e $small->data_dir . '/pg_stat/perfguard_events.stat',
 	'store: a clean stop writes the events file');
@@ -220,6 +227,8 @@ is($small->safe_psql('postgres', $events_sql),
 	$small_before, 'store: a wrapped-around store is back whole after a clean restart');
 is(info_of($small), $small_info,
 	'store: events and events_dropped of info() survive the restart');
+is($small->safe_psql('postgres', $drops_sql), $small_drops,
+	'store: the drops per kind survive the restart');
 is(count_events($small, q{kind = 'seq_scan'}),
 	'0', 'store: events removed with reset_events(kind) do not come back');
 

@@ -610,7 +610,7 @@ for my $case (
 # The limits are twice what a full table (store) writes, at least 64 MB.
 my $fixed = stats_header($stats)->{fixed};
 my $full_stats = 48 + 4 + 5000 * ($fixed + 1024);
-my $full_events = 40 + 4 + 262144 * 1024;
+my $full_events = 88 + 4 + 262144 * 1024;
 my $MIN = 64 * 1024 * 1024;
 is($limit{stats}, $full_stats * 2 > $MIN ? $full_stats * 2 : $MIN,
 	'limits: the statistics file may be twice what a full table writes, at least 64 MB');
