@@ -510,6 +510,36 @@ perfguard_welch_test(PG_FUNCTION_ARGS)
 }
 
 /*
+ * check_fraction
+ *		The percentile argument of the histogram tests: strictly between 0
+ *		and 1 (NaN refused).
+ */
+static void
+check_fraction(double fraction)
+{
+	if (!(fraction > 0.0 && fraction < 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fraction must be between 0 and 1, exclusive")));
+}
+
+/*
+ * read_histograms
+ *		The two histogram arguments of the histogram tests, as counts per
+ *		bucket; an error if either is not (bucket, count) pairs.
+ */
+static void
+read_histograms(ArrayType *base_arr, ArrayType *cur_arr, uint64 *base, uint64 *cur)
+{
+	if (!hist_from_array(base_arr, base) || !hist_from_array(cur_arr, cur))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a latency histogram must be an array of (bucket, count) pairs"),
+				 errdetail("Buckets are 0 to %d; counts are not negative.",
+						   PFG_HIST_BUCKETS - 1)));
+}
+
+/*
  * perfguard_exceedance_test
  *		Are more of the second sample's calls slower than the first
  *		sample's percentile (0.95: its p95) than of the first sample's own?
@@ -534,16 +564,8 @@ perfguard_exceedance_test(PG_FUNCTION_ARGS)
 	double		se;
 	int			edge;
 
-	if (!(fraction > 0.0 && fraction < 1.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("fraction must be between 0 and 1, exclusive")));
-	if (!hist_from_array(base_arr, base) || !hist_from_array(cur_arr, cur))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a latency histogram must be an array of (bucket, count) pairs"),
-				 errdetail("Buckets are 0 to %d; counts are not negative.",
-						   PFG_HIST_BUCKETS - 1)));
+	check_fraction(fraction);
+	read_histograms(base_arr, cur_arr, base, cur);
 
 	edge = pfg_hist_rank_bucket(base, fraction);
 	if (edge < 0)
@@ -662,20 +684,12 @@ perfguard_shift_test(PG_FUNCTION_ARGS)
 	cur_arr = PG_GETARG_ARRAYTYPE_P(1);
 	fraction = PG_GETARG_FLOAT8(2);
 	factor = PG_GETARG_FLOAT8(3);
-	if (!(fraction > 0.0 && fraction < 1.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("fraction must be between 0 and 1, exclusive")));
+	check_fraction(fraction);
 	if (!(factor >= 1.0 && factor <= 1e6))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("factor must be from 1 to 1000000")));
-	if (!hist_from_array(base_arr, base) || !hist_from_array(cur_arr, cur))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a latency histogram must be an array of (bucket, count) pairs"),
-				 errdetail("Buckets are 0 to %d; counts are not negative.",
-						   PFG_HIST_BUCKETS - 1)));
+	read_histograms(base_arr, cur_arr, base, cur);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
